@@ -5,7 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -28,6 +30,17 @@ struct CleansingAllocator {
     SecureWipe(p, n * sizeof(T));
     std::allocator<T>().deallocate(p, n);
   }
+  // Default-initialise on resize: bytes a resize adds are about to be
+  // overwritten (by a cipher or a copy), so zero-filling them first would
+  // only cost time. SecretBytes(n) zero-fills explicitly.
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   template <typename U>
   bool operator==(const CleansingAllocator<U>&) const noexcept { return true; }
 };
@@ -42,7 +55,9 @@ class SecretBytes {
  public:
   SecretBytes() = default;
   // SecretBytes(n) is n zero bytes.
-  explicit SecretBytes(size_t n) : bytes_(n) {}
+  explicit SecretBytes(size_t n) : bytes_(n) {
+    if (n > 0) std::memset(bytes_.data(), 0, n);
+  }
   // Copy copies `data` into a new SecretBytes.
   static SecretBytes Copy(absl::Span<const uint8_t> data) {
     SecretBytes s;
@@ -67,7 +82,11 @@ class SecretBytes {
 
   size_t size() const { return bytes_.size(); }
   bool empty() const { return bytes_.empty(); }
-  // Resize changes the length; bytes dropped from the end are wiped.
+  // Reserve makes room for `n` bytes without reallocating later (every
+  // reallocation copies and wipes).
+  void Reserve(size_t n) { bytes_.reserve(n); }
+  // Resize changes the length; bytes dropped from the end are wiped, bytes
+  // added at the end have unspecified values until written.
   void Resize(size_t n) {
     if (n < bytes_.size()) SecureWipe(bytes_.data() + n, bytes_.size() - n);
     bytes_.resize(n);

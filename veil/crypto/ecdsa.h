@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "veil/common/secret_bytes.h"
 
 namespace veil::crypto {
 
@@ -22,7 +23,15 @@ class EcdsaSigner {
  public:
   // Generate makes a fresh key pair.
   static absl::StatusOr<std::unique_ptr<EcdsaSigner>> Generate(EcCurve curve);
+  // FromPrivateKeyDer loads a key written by PrivateKeyDer (DER PKCS#8); it
+  // must be a key on `curve`.
+  static absl::StatusOr<std::unique_ptr<EcdsaSigner>> FromPrivateKeyDer(
+      EcCurve curve, absl::Span<const uint8_t> der);
   ~EcdsaSigner();
+
+  // PrivateKeyDer returns the private key as DER PKCS#8 in wiping memory, so
+  // one key can sign several messages (data-key caching shares it).
+  absl::StatusOr<SecretBytes> PrivateKeyDer() const;
 
   // CompressedPublicKey returns the SEC1 compressed point (33 or 49 bytes).
   std::vector<uint8_t> CompressedPublicKey() const;
@@ -45,7 +54,7 @@ class EcdsaSigner {
 // thread-safe.
 class EcdsaVerifier {
  public:
-  // FromCompressedPoint loads a SEC1 point (compressed or uncompressed);
+  // FromPoint loads a SEC1 point (compressed or uncompressed);
   // a point not on the curve is InvalidArgument.
   static absl::StatusOr<std::unique_ptr<EcdsaVerifier>> FromPoint(EcCurve curve,
                                                                  absl::Span<const uint8_t> point);
