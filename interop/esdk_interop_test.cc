@@ -130,6 +130,8 @@ json ToJson(const EncryptionContext& ec) {
 RC_GTEST_PROP(EsdkInteropProperty, OfficialSdkDecryptsWhatVeilWrites, ()) {
   RC_PRE(Peer() != nullptr);
   const Case c = *GenCase();
+  RC_TAG(c.plaintext.size() > 100 * 1024 ? "over 100 KiB" : "up to 100 KiB");
+  RC_TAG(SuiteIdString(c.suite), c.key_kind == 0 ? "aes" : c.key_kind == 1 ? "rsa" : "multi");
   KeySetup keys = MakeKeys(c.key_kind, c.aes_key);
   EncryptOptions o;
   o.suite_id = c.suite;
