@@ -20,7 +20,8 @@ if(VEIL_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "VEIL_FUZZ needs clang (use the `fuzz` preset)")
   endif()
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
@@ -71,9 +72,10 @@ function(veil_cc_test)
   if(NOT V_TIMEOUT)
     set(V_TIMEOUT 300)
   endif()
-  gtest_discover_tests(${V_NAME}
-    DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${V_TIMEOUT} LABELS "${V_LABELS}")
+  # One ctest entry per test binary: labels stay intact (gtest discovery
+  # flattens list-valued properties) and nothing runs at build time.
+  add_test(NAME ${V_NAME} COMMAND ${V_NAME} --gtest_color=no)
+  set_tests_properties(${V_NAME} PROPERTIES TIMEOUT ${V_TIMEOUT} LABELS "${V_LABELS}")
 endfunction()
 
 function(veil_cc_benchmark)

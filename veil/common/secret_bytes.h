@@ -94,7 +94,12 @@ class SecretBytes {
   // Append adds `data` at the end (growth re-allocates through the wiping
   // allocator, so no copy is left behind).
   void Append(absl::Span<const uint8_t> data) {
-    bytes_.insert(bytes_.end(), data.begin(), data.end());
+    if (data.empty()) return;
+    const size_t old = bytes_.size();
+    // resize + memcpy: with a custom construct() the standard insert copies
+    // byte by byte.
+    bytes_.resize(old + data.size());
+    std::memcpy(bytes_.data() + old, data.data(), data.size());
   }
   // Clear wipes and empties the buffer.
   void Clear() {

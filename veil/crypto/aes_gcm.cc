@@ -62,9 +62,28 @@ bool FeedData(EVP_CIPHER_CTX* ctx, absl::Span<const uint8_t> in, absl::Span<uint
 
 }  // namespace
 
+// Each direction's context is keyed on first use: most callers only seal or
+// only open with a given key, and a key schedule costs about a microsecond.
 struct AesGcm::Contexts {
+  const EVP_CIPHER* cipher = nullptr;
+  SecretBytes key;
   SslPtr<EVP_CIPHER_CTX> enc;
   SslPtr<EVP_CIPHER_CTX> dec;
+
+  EVP_CIPHER_CTX* Get(bool encrypt) {
+    SslPtr<EVP_CIPHER_CTX>& slot = encrypt ? enc : dec;
+    if (slot != nullptr) return slot.get();
+    SslPtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
+    if (ctx == nullptr) return nullptr;
+    // The default GCM IV length is the 12 bytes we use; Seal and Open only
+    // supply a new IV from here on.
+    const int ok =
+        encrypt ? EVP_EncryptInit_ex(ctx.get(), cipher, nullptr, key.Expose().data(), nullptr)
+                : EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, key.Expose().data(), nullptr);
+    if (ok != 1) return nullptr;
+    slot = std::move(ctx);
+    return slot.get();
+  }
 };
 
 AesGcm::AesGcm(std::unique_ptr<Contexts> ctx) : ctx_(std::move(ctx)) {}
@@ -80,17 +99,8 @@ absl::StatusOr<std::unique_ptr<AesGcm>> AesGcm::New(absl::Span<const uint8_t> ke
     return absl::FailedPreconditionError("AES-GCM is not available from the OpenSSL provider");
   }
   auto ctx = std::make_unique<Contexts>();
-  ctx->enc.reset(EVP_CIPHER_CTX_new());
-  ctx->dec.reset(EVP_CIPHER_CTX_new());
-  if (ctx->enc == nullptr || ctx->dec == nullptr) {
-    return SslError(absl::StatusCode::kInternal, "EVP_CIPHER_CTX_new failed");
-  }
-  // The key schedule is computed here, once per context; Seal and Open only
-  // supply a new IV. The default GCM IV length is the 12 bytes we use.
-  if (EVP_EncryptInit_ex(ctx->enc.get(), cipher, nullptr, key.data(), nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx->dec.get(), cipher, nullptr, key.data(), nullptr) != 1) {
-    return SslError(absl::StatusCode::kInternal, "AES-GCM key setup failed");
-  }
+  ctx->cipher = cipher;
+  ctx->key = SecretBytes::Copy(key);
   return std::unique_ptr<AesGcm>(new AesGcm(std::move(ctx)));
 }
 
@@ -117,7 +127,8 @@ absl::Status AesGcm::Seal(absl::Span<const uint8_t> iv, absl::Span<const uint8_t
   if (PartiallyOverlaps(plaintext, out_ciphertext)) {
     return absl::InvalidArgumentError("ciphertext buffer partially overlaps the plaintext");
   }
-  EVP_CIPHER_CTX* ctx = ctx_->enc.get();
+  EVP_CIPHER_CTX* ctx = ctx_->Get(/*encrypt=*/true);
+  if (ctx == nullptr) return SslError(absl::StatusCode::kInternal, "AES-GCM key setup failed");
   int len = 0;
   uint8_t final_block[16];
   if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv.data()) != 1 ||
@@ -159,7 +170,10 @@ absl::Status AesGcm::Open(absl::Span<const uint8_t> iv, absl::Span<const uint8_t
     return fail(absl::InvalidArgumentError(
         absl::StrCat("ciphertext of ", ciphertext.size(), " bytes exceeds the AES-GCM limit")));
   }
-  EVP_CIPHER_CTX* ctx = ctx_->dec.get();
+  EVP_CIPHER_CTX* ctx = ctx_->Get(/*encrypt=*/false);
+  if (ctx == nullptr) {
+    return fail(SslError(absl::StatusCode::kInternal, "AES-GCM key setup failed"));
+  }
   // EVP_CTRL_GCM_SET_TAG takes a mutable pointer; hand it a copy.
   uint8_t expected_tag[kGcmTagSize];
   std::memcpy(expected_tag, tag.data(), kGcmTagSize);

@@ -1,5 +1,7 @@
 #include "veil/esdk/internal/header.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "veil/common/byte_reader.h"
@@ -65,7 +67,9 @@ absl::StatusOr<MessageHeader> ParseHeader(absl::Span<const uint8_t> data,
                                                    " encrypted data keys; the limit is ",
                                                    *max_encrypted_data_keys));
   }
-  h.encrypted_data_keys.reserve(edk_count);
+  // Each EDK takes at least six bytes: never reserve more than the input
+  // could hold (the count is untrusted).
+  h.encrypted_data_keys.reserve(std::min<size_t>(edk_count, r.remaining() / 6));
   for (uint16_t i = 0; i < edk_count; ++i) {
     absl::Span<const uint8_t> id, info, ct;
     if (!r.ReadLengthPrefixed16(&id) || !r.ReadLengthPrefixed16(&info) ||
