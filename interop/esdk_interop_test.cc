@@ -196,5 +196,40 @@ TEST(EsdkInteropTest, OfficialSdkRejectsTamperedVeilMessage) {
   EXPECT_EQ(reply["ok"], false);
 }
 
+// For a plaintext that is an exact multiple of the frame length, the official
+// JS SDK writes regular frames and then an empty final frame, while Veil
+// writes a full-length final frame. Readers must accept both (brief 2.4).
+TEST(EsdkInteropTest, VeilReadsTheEmptyFinalFrameForm) {
+  REQUIRE_PEER();
+  std::vector<uint8_t> key(32, 5);
+  KeySetup keys = MakeKeys(0, key);
+  std::vector<uint8_t> pt(12, 'z');
+  VEIL_ASSERT_OK_AND_ASSIGN(json reply, Peer()->Call({{"op", "encrypt"},
+                                                      {"plaintext", Base64Encode(pt)},
+                                                      {"encryptionContext", json::object()},
+                                                      {"suiteId", "0x0478"},
+                                                      {"frameLength", 4},
+                                                      {"keyrings", keys.js}}));
+  ASSERT_EQ(reply["ok"], true);
+  auto ct = Base64Decode(reply["ciphertext"].get<std::string>()).value();
+  // The last frame: FF FF FF FF, sequence 4, IV, content length 0, tag.
+  const size_t final_frame = ct.size() - (4 + 4 + 12 + 4 + 16);
+  ASSERT_EQ(ct[final_frame], 0xFF);
+  EXPECT_EQ(ct[final_frame + 7], 4);
+  EXPECT_EQ(ct[final_frame + 4 + 4 + 12 + 3], 0);
+  VEIL_ASSERT_OK_AND_ASSIGN(auto result, Decrypt(keys.keyring, ct, DecryptOptions{}));
+  EXPECT_EQ(std::vector<uint8_t>(result.plaintext.Expose().begin(), result.plaintext.Expose().end()),
+            pt);
+  // And the official SDK reads Veil's full-length final frame.
+  EncryptOptions o;
+  o.frame_length = 4;
+  o.suite_id = kSuite0478;
+  VEIL_ASSERT_OK_AND_ASSIGN(auto ours, Encrypt(keys.keyring, pt, o));
+  VEIL_ASSERT_OK_AND_ASSIGN(json back, Peer()->Call({{"op", "decrypt"},
+                                                     {"ciphertext", Base64Encode(ours)},
+                                                     {"keyrings", keys.js}}));
+  EXPECT_EQ(back["ok"], true);
+}
+
 }  // namespace
 }  // namespace veil::esdk
