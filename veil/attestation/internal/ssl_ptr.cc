@@ -1,0 +1,33 @@
+#include "veil/attestation/internal/ssl_ptr.h"
+
+#include <openssl/err.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace veil::attestation::internal {
+namespace {
+
+// At most this many queue entries are quoted, so a pathological queue cannot
+// make an unbounded message.
+constexpr int kMaxQuotedErrors = 8;
+
+}  // namespace
+
+absl::Status SslError(absl::StatusCode code, std::string_view what) {
+  std::string message(what);
+  int count = 0;
+  for (unsigned long err = ERR_get_error(); err != 0; err = ERR_get_error()) {
+    if (count++ >= kMaxQuotedErrors) continue;
+    char buf[256];
+    ERR_error_string_n(err, buf, sizeof(buf));
+    absl::StrAppend(&message, count == 1 ? ": " : "; ", buf);
+  }
+  if (count > kMaxQuotedErrors) {
+    absl::StrAppend(&message, "; and ", count - kMaxQuotedErrors, " more");
+  }
+  return absl::Status(code, message);
+}
+
+}  // namespace veil::attestation::internal
