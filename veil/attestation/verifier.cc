@@ -89,6 +89,10 @@ struct CertInfo {
   std::string fingerprint;
   std::string issuer_fingerprint;  // empty for a root
   bool leaf = false;
+  // simple: none of the extensions that make X509_verify_cert look beyond
+  // one link (name or policy constraints). Only below simple CAs may a new
+  // leaf be checked by its link alone.
+  bool simple = true;
   int64_t not_before = 0;  // unix seconds
   int64_t not_after = 0;
 };
@@ -101,6 +105,10 @@ absl::StatusOr<std::shared_ptr<CertInfo>> MakeInfo(SslPtr<X509> cert, std::strin
   auto info = std::make_shared<CertInfo>();
   VEIL_ASSIGN_OR_RETURN(info->not_before, UnixSeconds(X509_get0_notBefore(cert.get())));
   VEIL_ASSIGN_OR_RETURN(info->not_after, UnixSeconds(X509_get0_notAfter(cert.get())));
+  for (int nid : {NID_name_constraints, NID_policy_constraints, NID_policy_mappings,
+                  NID_inhibit_any_policy}) {
+    if (X509_get_ext_by_NID(cert.get(), nid, -1) >= 0) info->simple = false;
+  }
   info->cert = Share(std::move(cert));
   info->fingerprint = std::move(fingerprint);
   return info;
@@ -140,22 +148,28 @@ bool IsP384(EVP_PKEY* key) {
   return std::string_view(group, len) == SN_secp384r1;
 }
 
-// CheckProfile applies the certificate rules of brief 1.3 step 9 that
-// X509_verify_cert does not: every certificate is signed with
-// ecdsa-with-SHA384, and the leaf is an EC P-384, CA:FALSE,
-// digitalSignature certificate.
-absl::Status CheckProfile(const std::vector<std::shared_ptr<CertInfo>>& intermediates,
-                          X509* root, X509* leaf) {
+// CheckCaAlgorithms requires ecdsa-with-SHA384 on the root and every
+// intermediate (brief 1.3 step 9).
+absl::Status CheckCaAlgorithms(X509* root, const std::vector<std::shared_ptr<CertInfo>>& inter) {
   constexpr std::string_view kCheck = "certificate profile";
   if (X509_get_signature_nid(root) != NID_ecdsa_with_SHA384) {
     return Unauthenticated(kCheck, "cabundle[0] is not signed with ecdsa-with-SHA384");
   }
-  for (size_t i = 0; i < intermediates.size(); ++i) {
-    if (X509_get_signature_nid(intermediates[i]->cert.get()) != NID_ecdsa_with_SHA384) {
+  for (size_t i = 0; i < inter.size(); ++i) {
+    if (X509_get_signature_nid(inter[i]->cert.get()) != NID_ecdsa_with_SHA384) {
       return Unauthenticated(
           kCheck, absl::StrCat("cabundle[", i + 1, "] is not signed with ecdsa-with-SHA384"));
     }
   }
+  return absl::OkStatus();
+}
+
+// CheckLeafProfile applies the leaf rules X509_verify_cert does not: signed
+// with ecdsa-with-SHA384, an EC P-384 key, CA:FALSE, digitalSignature; and
+// the ones it does that the cached path must repeat (no invalid or
+// unsupported critical extensions).
+absl::Status CheckLeafProfile(X509* leaf) {
+  constexpr std::string_view kCheck = "certificate profile";
   if (X509_get_signature_nid(leaf) != NID_ecdsa_with_SHA384) {
     return Unauthenticated(kCheck, "leaf is not signed with ecdsa-with-SHA384");
   }
@@ -165,6 +179,9 @@ absl::Status CheckProfile(const std::vector<std::shared_ptr<CertInfo>>& intermed
   const uint32_t flags = X509_get_extension_flags(leaf);
   if ((flags & EXFLAG_INVALID) != 0) {
     return Unauthenticated(kCheck, "leaf has invalid extensions");
+  }
+  if ((flags & EXFLAG_CRITICAL) != 0) {
+    return Unauthenticated(kCheck, "leaf has an unsupported critical extension");
   }
   if ((flags & EXFLAG_BCONS) == 0 || (flags & EXFLAG_CA) != 0) {
     return Unauthenticated(kCheck, "leaf is not CA:FALSE");
@@ -237,29 +254,53 @@ struct AttestationVerifier::State {
   mutable uint64_t tick ABSL_GUARDED_BY(mu) = 0;
   mutable uint64_t hits ABSL_GUARDED_BY(mu) = 0;
   mutable uint64_t misses ABSL_GUARDED_BY(mu) = 0;
+  mutable uint64_t leaf_hits ABSL_GUARDED_BY(mu) = 0;
 
-  // Lookup returns the cached chain [intermediates..., leaf] for these
-  // fingerprints, each linked to the one before it, or an empty vector.
-  std::vector<std::shared_ptr<const CertInfo>> Lookup(
-      const std::vector<std::string>& bundle, const std::string& leaf) const {
-    std::vector<std::shared_ptr<const CertInfo>> chain;
+  // CachedChain is what the cache knows about one document's chain.
+  struct CachedChain {
+    // found: every intermediate is cached, each linked to the certificate
+    // before it, and either the leaf is cached too or no CA in the chain has
+    // constraints (so a new leaf needs only its link checked).
+    bool found = false;
+    std::vector<std::shared_ptr<const CertInfo>> intermediates;
+    // leaf: the leaf itself, when it was verified under the same issuer.
+    std::shared_ptr<const CertInfo> leaf;
+  };
+
+  CachedChain Lookup(const std::vector<std::string>& bundle, const std::string& leaf_fp,
+                     bool root_simple) const {
+    CachedChain chain;
     if (capacity == 0) return chain;
     absl::MutexLock lock(&mu);
-    chain.reserve(bundle.size());
     ++tick;
-    for (size_t i = 1; i <= bundle.size(); ++i) {
-      const std::string& fp = i < bundle.size() ? bundle[i] : leaf;
-      const bool want_leaf = i == bundle.size();
-      auto it = cache.find(fp);
-      if (it == cache.end() || it->second.info->leaf != want_leaf ||
+    chain.intermediates.reserve(bundle.size());
+    for (size_t i = 1; i < bundle.size(); ++i) {
+      auto it = cache.find(bundle[i]);
+      if (it == cache.end() || it->second.info->leaf ||
           it->second.info->issuer_fingerprint != bundle[i - 1]) {
         ++misses;
-        return {};
+        return CachedChain();
       }
       it->second.last_used = tick;
-      chain.push_back(it->second.info);
+      chain.intermediates.push_back(it->second.info);
     }
+    auto it = cache.find(leaf_fp);
+    if (it != cache.end() && it->second.info->leaf &&
+        it->second.info->issuer_fingerprint == bundle.back()) {
+      it->second.last_used = tick;
+      chain.leaf = it->second.info;
+    }
+    // With no intermediates nothing was cached but the leaf: a new leaf goes
+    // through X509_verify_cert.
+    bool simple = root_simple && bundle.size() > 1;
+    for (const auto& c : chain.intermediates) simple = simple && c->simple;
+    if (!simple && chain.leaf == nullptr) {
+      ++misses;
+      return CachedChain();
+    }
+    chain.found = true;
     ++hits;
+    if (chain.leaf != nullptr) ++leaf_hits;
     return chain;
   }
 
@@ -293,7 +334,7 @@ Tier AttestationVerifier::tier() const { return state_->tier; }
 
 ChainCacheStats AttestationVerifier::chain_cache_stats() const {
   absl::MutexLock lock(&state_->mu);
-  return ChainCacheStats{state_->hits, state_->misses, state_->cache.size()};
+  return ChainCacheStats{state_->hits, state_->leaf_hits, state_->misses, state_->cache.size()};
 }
 
 absl::StatusOr<std::unique_ptr<AttestationVerifier>> AttestationVerifier::Create(
@@ -374,13 +415,10 @@ absl::StatusOr<VerifiedDocument> AttestationVerifier::Verify(absl::Span<const ui
                                                 ") is not a pinned root"));
   }
 
-  // 4. The chain: from the cache, or parsed and profiled now.
-  std::vector<std::shared_ptr<const CertInfo>> cached = s.Lookup(bundle_fps, leaf_fp);
-  std::vector<std::shared_ptr<CertInfo>> fresh;  // [intermediates..., leaf] when not cached
-  X509* leaf = nullptr;
-  if (!cached.empty()) {
-    leaf = cached.back()->cert.get();
-  } else {
+  // 4. The chain: known from the cache, or parsed and profiled now.
+  const State::CachedChain cached = s.Lookup(bundle_fps, leaf_fp, root->info->simple);
+  std::vector<std::shared_ptr<CertInfo>> fresh;  // newly parsed [intermediates..., leaf]
+  if (!cached.found) {
     for (size_t i = 1; i < n; ++i) {
       VEIL_ASSIGN_OR_RETURN(SslPtr<X509> cert,
                             ParseCertificate(doc.cabundle[i], absl::StrCat("cabundle[", i, "]")));
@@ -388,14 +426,19 @@ absl::StatusOr<VerifiedDocument> AttestationVerifier::Verify(absl::Span<const ui
       info->issuer_fingerprint = bundle_fps[i - 1];
       fresh.push_back(std::move(info));
     }
-    VEIL_ASSIGN_OR_RETURN(SslPtr<X509> leaf_cert, ParseCertificate(doc.certificate, "leaf"));
-    VEIL_ASSIGN_OR_RETURN(auto leaf_info, MakeInfo(std::move(leaf_cert), leaf_fp));
-    leaf_info->issuer_fingerprint = bundle_fps[n - 1];
-    leaf_info->leaf = true;
-    leaf = leaf_info->cert.get();
-    VEIL_RETURN_IF_ERROR(CheckProfile(fresh, root->info->cert.get(), leaf));
-    fresh.push_back(std::move(leaf_info));
+    VEIL_RETURN_IF_ERROR(CheckCaAlgorithms(root->info->cert.get(), fresh));
   }
+  std::shared_ptr<const CertInfo> leaf_info = cached.leaf;
+  if (leaf_info == nullptr) {
+    VEIL_ASSIGN_OR_RETURN(SslPtr<X509> leaf_cert, ParseCertificate(doc.certificate, "leaf"));
+    VEIL_RETURN_IF_ERROR(CheckLeafProfile(leaf_cert.get()));
+    VEIL_ASSIGN_OR_RETURN(auto info, MakeInfo(std::move(leaf_cert), leaf_fp));
+    info->issuer_fingerprint = bundle_fps[n - 1];
+    info->leaf = true;
+    fresh.push_back(info);
+    leaf_info = std::move(info);
+  }
+  X509* const leaf = leaf_info->cert.get();
 
   // 5. The COSE signature with the leaf key (steps 5-7).
   if (absl::Status sig = VerifyCoseSign1(cose, X509_get0_pubkey(leaf)); !sig.ok()) {
@@ -406,15 +449,34 @@ absl::StatusOr<VerifiedDocument> AttestationVerifier::Verify(absl::Span<const ui
   }
 
   // 6. The chain at the verification time (step 9).
-  if (!cached.empty()) {
-    // Signatures and extensions were verified when these entered the cache;
-    // validity depends on the time and is checked on every call.
+  if (cached.found) {
+    // The cached certificates' signatures and extensions were verified when
+    // they entered the cache; validity depends on the time and is checked on
+    // every call, top down as X509_verify_cert does.
     VEIL_RETURN_IF_ERROR(CheckValidity(*root->info, at_seconds, "cabundle[0]", at));
-    for (size_t i = 0; i < cached.size(); ++i) {
-      VEIL_RETURN_IF_ERROR(CheckValidity(*cached[i], at_seconds,
-                                         i + 1 < cached.size() ? ChainName(n - 1 - i, n) : "leaf",
-                                         at));
+    for (size_t i = 0; i < cached.intermediates.size(); ++i) {
+      VEIL_RETURN_IF_ERROR(CheckValidity(*cached.intermediates[i], at_seconds,
+                                         absl::StrCat("cabundle[", i + 1, "]"), at));
     }
+    if (cached.leaf == nullptr) {
+      // A new leaf under a cached chain: check its one link.
+      X509* issuer = cached.intermediates.back()->cert.get();
+      const int issued = X509_check_issued(issuer, leaf);
+      if (issued != X509_V_OK) {
+        return Unauthenticated("certificate chain",
+                               absl::StrCat(X509_verify_cert_error_string(issued),
+                                            " (leaf) at ", Rfc3339(at)));
+      }
+      if (X509_verify(leaf, X509_get0_pubkey(issuer)) != 1) {
+        ERR_clear_error();
+        return Unauthenticated(
+            "certificate chain",
+            absl::StrCat(X509_verify_cert_error_string(X509_V_ERR_CERT_SIGNATURE_FAILURE),
+                         " (leaf) at ", Rfc3339(at)));
+      }
+    }
+    VEIL_RETURN_IF_ERROR(CheckValidity(*leaf_info, at_seconds, "leaf", at));
+    if (cached.leaf == nullptr) s.Insert(fresh);
   } else {
     SslPtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
     if (untrusted == nullptr) return SslError(absl::StatusCode::kInternal, "chain: sk_X509_new");
@@ -455,12 +517,11 @@ absl::StatusOr<VerifiedDocument> AttestationVerifier::Verify(absl::Span<const ui
     }
     s.Insert(fresh);
   }
-  const CertInfo& leaf_info = cached.empty() ? *fresh.back() : *cached.back();
 
   // 7. The timestamp lies within the leaf's validity, and is fresh enough.
   const absl::Time timestamp = absl::FromUnixMillis(static_cast<int64_t>(doc.timestamp_ms));
-  const CertificateValidity leaf_validity{absl::FromUnixSeconds(leaf_info.not_before),
-                                          absl::FromUnixSeconds(leaf_info.not_after)};
+  const CertificateValidity leaf_validity{absl::FromUnixSeconds(leaf_info->not_before),
+                                          absl::FromUnixSeconds(leaf_info->not_after)};
   if (timestamp < leaf_validity.not_before || timestamp > leaf_validity.not_after) {
     return Unauthenticated(
         "timestamp", absl::StrCat(Rfc3339(timestamp), " is outside the leaf certificate's "

@@ -108,9 +108,10 @@ struct VerifiedDocument {
 
 // ChainCacheStats counts chain-cache use since the verifier was created.
 struct ChainCacheStats {
-  uint64_t hits = 0;    // documents whose whole chain was found verified
-  uint64_t misses = 0;  // documents whose chain went through X509_verify_cert
-  size_t entries = 0;   // certificates cached now
+  uint64_t hits = 0;       // documents whose intermediates were all found verified
+  uint64_t leaf_hits = 0;  // ... whose leaf was found verified as well
+  uint64_t misses = 0;     // documents whose chain went through X509_verify_cert
+  size_t entries = 0;      // certificates cached now
 };
 
 // AttestationVerifier verifies attestation documents. Thread-safe: Verify
@@ -118,10 +119,12 @@ struct ChainCacheStats {
 //
 // Chain cache: once a chain has verified, its intermediates and leaf are
 // remembered by SHA-256 fingerprint together with their issuer's
-// fingerprint, so a later document with the same chain skips the
-// certificate signature checks (and certificate parsing). Validity periods
-// are still checked at the verification time on every call, and the COSE
-// signature is always verified.
+// fingerprint. A later document from the same enclave (same intermediates;
+// real NSMs issue a fresh leaf for each document) then costs the leaf link
+// and the COSE signature; the same document again costs the COSE signature
+// only. Validity periods are checked at the verification time on every
+// call, and the COSE signature is always verified. Intermediates with name
+// or policy constraints are never used to shortcut a new leaf.
 class AttestationVerifier {
  public:
   // Create checks and pins `config.roots`. InvalidArgument when a root does

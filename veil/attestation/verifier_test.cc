@@ -263,6 +263,7 @@ TEST_F(RealDocumentsTest, SecondVerificationHitsTheChainCache) {
                             verifier->Verify(Doc(0).document, AtOwnTime(0)));
   stats = verifier->chain_cache_stats();
   EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.leaf_hits, 1u);
   EXPECT_EQ(stats.misses, 1u);
   EXPECT_EQ(second.module_id, first.module_id);
   EXPECT_EQ(second.timestamp_ms, first.timestamp_ms);
@@ -619,7 +620,9 @@ TEST_F(TestPkiDocumentsTest, CabundleMustBeTheChainInOrder) {
                 absl::StatusCode::kUnauthenticated, "certificate chain");
 
   // An extra certificate OpenSSL does not need is refused, not skipped.
-  VEIL_ASSERT_OK_AND_ASSIGN(auto other, TestPki::Create({}));
+  TestPki::Options o;
+  o.now = now_;
+  VEIL_ASSERT_OK_AND_ASSIGN(auto other, TestPki::Create(o));
   PayloadFields extra = pki_->Fields();
   extra.cabundle.push_back(other->cabundle()[1]);
   ExpectFailure(verifier_->Verify(pki_->Sign(extra), At(now_)),
@@ -661,6 +664,49 @@ TEST_F(TestPkiDocumentsTest, PayloadRulesSurfaceAsInvalidArgument) {
   h.certificate = {0x30, 0x00};
   ExpectFailure(verifier_->Verify(pki_->Sign(h), At(now_)), absl::StatusCode::kInvalidArgument,
                 "certificate: leaf is not one DER certificate");
+}
+
+TEST_F(TestPkiDocumentsTest, NewLeafUnderCachedIntermediatesChecksItsLink) {
+  ASSERT_THAT(verifier_->Verify(pki_->Sign(pki_->Fields()), At(now_)), IsOk());
+  ASSERT_THAT(pki_->ReissueLeaf(), IsOk());
+  const auto second = pki_->Sign(pki_->Fields());
+  ASSERT_THAT(verifier_->Verify(second, At(now_)), IsOk());
+  ChainCacheStats stats = verifier_->chain_cache_stats();
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.leaf_hits, 0u);
+  EXPECT_EQ(stats.entries, 4u);  // two intermediates, two leaves
+  ASSERT_THAT(verifier_->Verify(second, At(now_)), IsOk());
+  EXPECT_EQ(verifier_->chain_cache_stats().leaf_hits, 1u);
+  // The link is checked at the verification time too.
+  ExpectFailure(verifier_->Verify(second, At(now_ + absl::Hours(4))),
+                absl::StatusCode::kUnauthenticated, "certificate has expired (leaf)");
+}
+
+TEST_F(TestPkiDocumentsTest, NewLeafWithABadLinkIsRefusedOnBothPaths) {
+  ASSERT_THAT(verifier_->Verify(pki_->Sign(pki_->Fields()), At(now_)), IsOk());
+  // The leaf's own signature (its last byte) is broken; its key still signs
+  // the document.
+  PayloadFields f = pki_->Fields();
+  f.certificate.back() ^= 0x01;
+  const auto doc = pki_->Sign(f);
+  auto cached = verifier_->Verify(doc, At(now_));
+  ExpectFailure(cached, absl::StatusCode::kUnauthenticated,
+                "certificate chain: certificate signature failure (leaf)");
+  EXPECT_EQ(verifier_->chain_cache_stats().hits, 1u);
+  auto full = VerifierFor(*pki_)->Verify(doc, At(now_));
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.status().message(), cached.status().message());
+
+  // A leaf of another hierarchy whose issuer has the same name.
+  TestPki::Options o;
+  o.now = now_;
+  VEIL_ASSERT_OK_AND_ASSIGN(auto other, TestPki::Create(o));
+  PayloadFields foreign = pki_->Fields();
+  foreign.certificate = other->leaf_der();
+  ExpectFailure(verifier_->Verify(other->Sign(foreign), At(now_)),
+                absl::StatusCode::kUnauthenticated,
+                "certificate chain: certificate signature failure (leaf)");
 }
 
 TEST_F(TestPkiDocumentsTest, EvictionKeepsTheCacheBounded) {

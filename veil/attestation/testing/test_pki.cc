@@ -99,6 +99,7 @@ std::vector<uint8_t> Der(X509* cert) {
 
 struct TestPki::Keys {
   std::vector<SslPtr<EVP_PKEY>> keys;  // root, intermediates..., leaf
+  SslPtr<X509> issuer;                 // the leaf's issuer
 };
 
 TestPki::TestPki(std::unique_ptr<Keys> keys, absl::Time now)
@@ -168,7 +169,6 @@ absl::StatusOr<std::unique_ptr<TestPki>> TestPki::Create(const Options& o) {
   for (int i = 0; i <= o.intermediates; ++i) {
     keys->keys.emplace_back(EVP_EC_gen("P-384"));
   }
-  keys->keys.emplace_back(EVP_EC_gen(o.leaf_curve));
   for (const auto& k : keys->keys) {
     if (k == nullptr) return SslError(absl::StatusCode::kInternal, "test pki: key generation");
   }
@@ -189,19 +189,30 @@ absl::StatusOr<std::unique_ptr<TestPki>> TestPki::Create(const Options& o) {
     if (!cert.ok()) return cert.status();
     certs.push_back(std::move(*cert));
   }
-  auto leaf = MakeCert({"i-0123456789abcdef0-enc0123456789abcdef.test.aws",
-                        keys->keys.back().get(), certs.back().get(),
-                        keys->keys[o.intermediates].get(), o.now - absl::Seconds(10),
-                        o.leaf_not_after.value_or(o.now + absl::Hours(3)), o.leaf_is_ca,
-                        o.leaf_digital_signature,
-                        o.leaf_sha256_signature ? EVP_sha256() : EVP_sha384(), 100});
-  if (!leaf.ok()) return leaf.status();
-
   std::unique_ptr<TestPki> pki(new TestPki(std::move(keys), o.now));
+  pki->options_ = o;
   pki->root_der_ = Der(certs[0].get());
   for (const auto& c : certs) pki->cabundle_.push_back(Der(c.get()));
-  pki->leaf_der_ = Der(leaf->get());
+  pki->keys_->issuer = std::move(certs.back());
+  if (absl::Status s = pki->ReissueLeaf(); !s.ok()) return s;
   return pki;
+}
+
+absl::Status TestPki::ReissueLeaf() {
+  const Options& o = options_;
+  SslPtr<EVP_PKEY> key(EVP_EC_gen(o.leaf_curve));
+  if (key == nullptr) return SslError(absl::StatusCode::kInternal, "test pki: leaf key");
+  EVP_PKEY* issuer_key = keys_->keys[static_cast<size_t>(o.intermediates)].get();
+  auto leaf = MakeCert({"i-0123456789abcdef0-enc0123456789abcdef.test.aws", key.get(),
+                        keys_->issuer.get(), issuer_key, o.now - absl::Seconds(10),
+                        o.leaf_not_after.value_or(o.now + absl::Hours(3)), o.leaf_is_ca,
+                        o.leaf_digital_signature,
+                        o.leaf_sha256_signature ? EVP_sha256() : EVP_sha384(), next_serial_++});
+  if (!leaf.ok()) return leaf.status();
+  leaf_der_ = Der(leaf->get());
+  if (keys_->keys.size() > static_cast<size_t>(o.intermediates) + 1) keys_->keys.pop_back();
+  keys_->keys.push_back(std::move(key));
+  return absl::OkStatus();
 }
 
 PayloadFields TestPki::Fields(std::optional<absl::Time> timestamp) const {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -68,6 +69,10 @@ class TestPki {
   const std::vector<uint8_t>& leaf_der() const { return leaf_der_; }
   EVP_PKEY* leaf_key() const;
 
+  // ReissueLeaf replaces the leaf with a fresh key and certificate under the
+  // same intermediates, as a real NSM does for every document.
+  absl::Status ReissueLeaf();
+
   // Fields returns PayloadFields with this PKI's certificate and cabundle,
   // DefaultPcrs() and `timestamp` (default: options.now).
   PayloadFields Fields(std::optional<absl::Time> timestamp = std::nullopt) const;
@@ -80,6 +85,8 @@ class TestPki {
   TestPki(std::unique_ptr<Keys> keys, absl::Time now);
   std::unique_ptr<Keys> keys_;
   absl::Time now_;
+  Options options_;
+  long next_serial_ = 100;
   std::vector<uint8_t> root_der_;
   std::vector<std::vector<uint8_t>> cabundle_;
   std::vector<uint8_t> leaf_der_;
