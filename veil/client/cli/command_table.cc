@@ -4,10 +4,12 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "veil/client/cli/attest_command.h"
 #include "veil/client/cli/cli_status.h"
 #include "veil/client/cli/decrypt_command.h"
 #include "veil/client/cli/encrypt_command.h"
 #include "veil/client/cli/keygen_command.h"
+#include "veil/client/cli/measure_command.h"
 
 namespace veil::client {
 namespace {
@@ -17,6 +19,10 @@ constexpr Subcommand kSubcommands[] = {
      &AddKeygenFlags},
     {"encrypt", "Encrypt a file into an AWS Encryption SDK message", &AddEncryptFlags},
     {"decrypt", "Decrypt and verify an AWS Encryption SDK message", &AddDecryptFlags},
+    {"attest", "Attestation: simulated Nitro CA and documents (simulate-ca, simulate)",
+     &AddAttestFlags},
+    {"measure", "Print the PCRs an enclave image measures to (like nitro-cli describe-eif)",
+     &AddMeasureFlags},
 };
 
 constexpr char kDescription[] =
