@@ -21,6 +21,7 @@
 #include "veil/attestation/nsm/protocol.h"
 #include "veil/attestation/nsm/simulated_nsm.h"
 #include "veil/attestation/nsm/simulator_ca.h"
+#include "veil/attestation/verifier.h"
 #include "veil/common/encoding.h"
 #include "veil/testing/status_matchers.h"
 #include "veil/testing/tamper.h"
@@ -32,9 +33,12 @@ namespace nsm = attestation::nsm;
 namespace protocol = attestation::nsm::protocol;
 using ::veil::testing::StatusIs;
 
-std::shared_ptr<nsm::NsmDevice> NewDevice() {
+// NewDevice boots a SimulatedNsm under a fresh CA, whose root DER it stores
+// in `root_der` when given.
+std::shared_ptr<nsm::NsmDevice> NewDevice(std::vector<uint8_t>* root_der = nullptr) {
   absl::StatusOr<std::unique_ptr<nsm::SimulatorCa>> ca = nsm::SimulatorCa::Generate();
   VEIL_CHECK(ca.ok());
+  if (root_der != nullptr) *root_der = (*ca)->RootDer();
   const std::string binary = "enclave", model = "model";
   const absl::Span<const uint8_t> parts[] = {
       absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(binary.data()), binary.size()),
@@ -70,7 +74,7 @@ class NsmServerTest : public ::testing::Test {
   void SetUp() override {
     path_ = "/tmp/veil-nsm-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".sock";
-    device_ = NewDevice();
+    device_ = NewDevice(&root_der_);
     VEIL_ASSERT_OK_AND_ASSIGN(server_, NsmServer::Start(path_, device_));
   }
   void TearDown() override { server_.reset(); }
@@ -89,6 +93,7 @@ class NsmServerTest : public ::testing::Test {
   }
 
   std::string path_;
+  std::vector<uint8_t> root_der_;
   std::shared_ptr<nsm::NsmDevice> device_;
   std::unique_ptr<NsmServer> server_;
 };
@@ -134,6 +139,27 @@ TEST_F(NsmServerTest, EveryOperationRoundTripsThroughDevNsm) {
   // PCR0..15 plus the locked 16 and 17.
   EXPECT_EQ(payload.Find("pcrs")->map.size(), 18u);
   EXPECT_GE(server_->RequestsServed(), 9u);
+}
+
+// The enclave's view: a document fetched over the socket verifies against
+// the simulator root, with its nonce bound.
+TEST_F(NsmServerTest, DocumentsFetchedOverTheSocketVerifyInTheSimulatedTier) {
+  std::unique_ptr<nsm::NsmDevice> client = Client();
+  const std::vector<uint8_t> nonce(16, 0x77);
+  VEIL_ASSERT_OK_AND_ASSIGN(
+      std::vector<uint8_t> doc,
+      client->GetAttestationDocument(std::nullopt, absl::MakeConstSpan(nonce), std::nullopt));
+  attestation::VerifierConfig config;
+  config.tier = attestation::Tier::kSimulated;
+  config.roots = {root_der_};
+  VEIL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<attestation::AttestationVerifier> verifier,
+                            attestation::AttestationVerifier::Create(std::move(config)));
+  attestation::VerifyPolicy policy;
+  policy.expected_nonce = nonce;
+  policy.max_age = absl::Minutes(1);
+  VEIL_ASSERT_OK_AND_ASSIGN(attestation::VerifiedDocument d, verifier->Verify(doc, policy));
+  VEIL_ASSERT_OK_AND_ASSIGN(nsm::NsmDescription description, client->DescribeNsm());
+  EXPECT_EQ(d.module_id, description.module_id);
 }
 
 TEST_F(NsmServerTest, DeviceErrorsCrossTheWireWithTheirCodes) {
