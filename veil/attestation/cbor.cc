@@ -288,6 +288,13 @@ class Decoder {
 
 }  // namespace
 
+Value::Value() = default;
+Value::~Value() = default;
+Value::Value(const Value&) = default;
+Value::Value(Value&&) noexcept = default;
+Value& Value::operator=(const Value&) = default;
+Value& Value::operator=(Value&&) noexcept = default;
+
 const Value* Value::Find(std::string_view key) const {
   if (type != Type::kMap) return nullptr;
   for (const auto& [k, v] : map) {

@@ -23,6 +23,15 @@ namespace veil::attestation::cbor {
 struct Value {
   enum class Type { kUnsigned, kNegative, kBytes, kText, kArray, kMap, kTag, kBool, kNull,
                     kUndefined, kFloat };
+  // The special members are defined in cbor.cc, where Value is complete:
+  // `map` holds pairs of Value, which must not be instantiated in-class.
+  Value();
+  ~Value();
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+
   Type type = Type::kNull;
   // kUnsigned: the value. kNegative: the encoded argument n (value = -1 - n).
   // kTag: the tag number. kFloat: the raw IEEE bits (16, 32 or 64 wide).
