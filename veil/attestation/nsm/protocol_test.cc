@@ -337,7 +337,7 @@ TEST(ProtocolTest, MalformedRequestsAreInvalidArgument) {
       "a16b4465736372696265504352a165696e6465781a00010000",  // index over u16
       "a16b4465736372696265504352a265696e6465781065657874726101",  // unknown field
       "a1674c6f636b504352a165696e64657810ff",              // trailing byte
-      "a169457874656e64504352a265696e646578106464617461636162" "63",  // data as text
+      "a169457874656e64504352a265696e64657810646461746163616263",  // data as text
   };
   for (const char* hex : bad) {
     absl::StatusOr<Request> r = DecodeRequest(Hex(hex));
