@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "CLI/CLI.hpp"
+#include "veil/client/cli/attest_verify_command.h"
 #include "veil/client/cli/cli_status.h"
 #include "veil/client/cli/simulate_ca_command.h"
 #include "veil/client/cli/simulate_command.h"
@@ -18,6 +19,9 @@ constexpr Subcommand kAttestSubcommands[] = {
      "Make a SIMULATED attestation document for a measured enclave image, signed by a "
      "simulator CA",
      &AddSimulateFlags},
+    {"verify",
+     "Verify an attestation document against a pinned root (AWS Nitro, or a simulator CA)",
+     &AddAttestVerifyFlags},
 };
 
 }  // namespace
@@ -32,6 +36,7 @@ CommandRunner AddAttestFlags(CLI::App& cmd) {
       "  veil attest simulate --ca sim-ca --measure veil-enclave --measure model.onnx \\\n"
       "      --nonce 00112233 --out doc.cbor\n"
       "  veil measure veil-enclave model.onnx\n"
+      "  veil attest verify doc.cbor --root sim-ca/root.pem --nonce 00112233\n"
       "\nRun 'veil attest <command> --help' for the flags of a command.\n");
   auto chosen = std::make_shared<CommandRunner>();
   for (const Subcommand& command : kAttestSubcommands) {

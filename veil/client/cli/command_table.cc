@@ -19,7 +19,8 @@ constexpr Subcommand kSubcommands[] = {
      &AddKeygenFlags},
     {"encrypt", "Encrypt a file into an AWS Encryption SDK message", &AddEncryptFlags},
     {"decrypt", "Decrypt and verify an AWS Encryption SDK message", &AddDecryptFlags},
-    {"attest", "Attestation: simulated Nitro CA and documents (simulate-ca, simulate)",
+    {"attest", "Attestation: verify documents; simulated Nitro CA and documents (verify, "
+               "simulate-ca, simulate)",
      &AddAttestFlags},
     {"measure", "Print the PCRs an enclave image measures to (like nitro-cli describe-eif)",
      &AddMeasureFlags},
