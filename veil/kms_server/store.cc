@@ -306,10 +306,23 @@ absl::Status Store::AddPrincipal(const PrincipalRecord& p) {
 }
 
 std::optional<PrincipalRecord> Store::FindPrincipal(const std::string& access_key_id) const {
-  absl::ReaderMutexLock m(&mirror_mu_);
-  auto it = principals_.find(access_key_id);
-  if (it == principals_.end()) return std::nullopt;
-  return it->second;
+  {
+    absl::ReaderMutexLock m(&mirror_mu_);
+    auto it = principals_.find(access_key_id);
+    if (it != principals_.end()) return it->second;
+  }
+  // `veil-kms principal add` may have added it from another process since
+  // the mirror was loaded.
+  absl::MutexLock w(&write_mu_);
+  Stmt s(db_->handle,
+         "SELECT access_key_id, arn, account, sealed_secret, created_ms FROM principals "
+         "WHERE access_key_id = ?");
+  s.Bind(access_key_id);
+  if (!s.Next()) return std::nullopt;
+  PrincipalRecord p{s.Text(0), s.Text(1), s.Text(2), s.Blob(3), s.Int(4)};
+  absl::MutexLock m(&mirror_mu_);
+  principals_[p.access_key_id] = p;
+  return p;
 }
 
 absl::Status Store::CreateKey(const KeyRecord& key, const KeyVersion& first_version) {

@@ -92,6 +92,8 @@ class Store {
   // AddPrincipal inserts a principal; AlreadyExists if the access key id is
   // taken.
   absl::Status AddPrincipal(const PrincipalRecord& principal);
+  // FindPrincipal looks in the mirror, then in the database (principals may
+  // be added by another process while the server runs).
   std::optional<PrincipalRecord> FindPrincipal(const std::string& access_key_id) const;
 
   // --- keys
@@ -136,7 +138,7 @@ class Store {
   mutable absl::Mutex write_mu_;
   std::unique_ptr<Db> db_ ABSL_GUARDED_BY(write_mu_);
   mutable absl::Mutex mirror_mu_;
-  std::map<std::string, PrincipalRecord> principals_ ABSL_GUARDED_BY(mirror_mu_);
+  mutable std::map<std::string, PrincipalRecord> principals_ ABSL_GUARDED_BY(mirror_mu_);
   std::map<std::string, KeyRecord> keys_ ABSL_GUARDED_BY(mirror_mu_);
   std::map<std::pair<std::string, uint32_t>, KeyVersion> versions_ ABSL_GUARDED_BY(mirror_mu_);
   std::map<std::pair<std::string, std::string>, AliasRecord> aliases_ ABSL_GUARDED_BY(mirror_mu_);

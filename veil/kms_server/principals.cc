@@ -1,0 +1,87 @@
+#include "veil/kms_server/principals.h"
+
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "veil/common/byte_reader.h"
+#include "veil/common/status_macros.h"
+#include "veil/crypto/random.h"
+
+namespace veil::kms_server {
+namespace {
+
+std::string SecretContext(std::string_view access_key_id) {
+  return absl::StrCat("veil-kms principal secret\x1f", std::string(access_key_id));
+}
+
+// RandomString draws `n` characters uniformly from `alphabet` (whose size
+// divides 256, so there is no modulo bias).
+absl::StatusOr<SecretBytes> RandomString(std::string_view alphabet, size_t n) {
+  VEIL_ASSIGN_OR_RETURN(SecretBytes raw, crypto::RandomSecret(n));
+  SecretBytes out(n);
+  for (size_t i = 0; i < n; ++i) {
+    out.MutableExpose()[i] =
+        static_cast<uint8_t>(alphabet[raw.Expose()[i] % alphabet.size()]);
+  }
+  return out;
+}
+
+constexpr char kIdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";  // 32
+constexpr char kSecretAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";  // 64
+
+}  // namespace
+
+absl::StatusOr<std::string> ParsePrincipalArn(std::string_view arn) {
+  static const std::regex kPattern(
+      R"(^arn:aws:iam::([0-9]{12}):(user|role)/([A-Za-z0-9+=,.@_/-]{1,64})$)");
+  std::cmatch m;
+  if (!std::regex_match(arn.data(), arn.data() + arn.size(), m, kPattern)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "principal ARN must look like arn:aws:iam::<12-digit account>:user/<name> or "
+        ":role/<name>, got '",
+        std::string(arn), "'"));
+  }
+  return m[1].str();
+}
+
+absl::StatusOr<NewCredentials> AddPrincipal(Store& store, const RootKey& root_key,
+                                            std::string_view arn) {
+  VEIL_ASSIGN_OR_RETURN(std::string account, ParsePrincipalArn(arn));
+  VEIL_ASSIGN_OR_RETURN(SecretBytes id_tail, RandomString(kIdAlphabet, 16));
+  NewCredentials creds;
+  creds.access_key_id = absl::StrCat("AKIA", std::string(AsStringView(id_tail.Expose())));
+  VEIL_ASSIGN_OR_RETURN(creds.secret_access_key, RandomString(kSecretAlphabet, 40));
+  PrincipalRecord record;
+  record.access_key_id = creds.access_key_id;
+  record.arn = std::string(arn);
+  record.account = account;
+  record.created_ms = absl::ToUnixMillis(absl::Now());
+  VEIL_ASSIGN_OR_RETURN(record.sealed_secret,
+                        root_key.Seal(SecretContext(creds.access_key_id),
+                                      creds.secret_access_key.Expose()));
+  VEIL_RETURN_IF_ERROR(store.AddPrincipal(record));
+  return creds;
+}
+
+absl::StatusOr<SecretBytes> PrincipalDirectory::Secret(const std::string& access_key_id) const {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = secrets_.find(access_key_id);
+    if (it != secrets_.end()) return it->second.Clone();
+  }
+  std::optional<PrincipalRecord> record = store_->FindPrincipal(access_key_id);
+  if (!record.has_value()) return absl::NotFoundError("unknown access key id");
+  auto secret = root_key_->Open(SecretContext(access_key_id), record->sealed_secret);
+  if (!secret.ok()) return absl::InternalError("a principal's secret does not open");
+  absl::MutexLock lock(&mu_);
+  secrets_[access_key_id] = secret->Clone();
+  return secret;
+}
+
+std::optional<PrincipalRecord> PrincipalDirectory::Find(const std::string& access_key_id) const {
+  return store_->FindPrincipal(access_key_id);
+}
+
+}  // namespace veil::kms_server
