@@ -2,14 +2,17 @@
 # End-to-end test of the simulated-attestation commands of the real `veil`
 # binary, and of veil-nsm-sim's start-up (STYLE.md C15):
 #   bash veil_attest_test.sh PATH/TO/veil PATH/TO/veil-nsm-sim
-# simulate-ca -> simulate -> (veil attest verify, when that command exists)
-# -> veil measure gives exactly the PCRs inside the document.
+# simulate-ca -> simulate -> veil measure gives exactly the PCRs inside the
+# document -> veil attest verify accepts it with the simulator root (and
+# those PCRs and nonce) and refuses it with the AWS root, a wrong nonce or
+# PCR0, and in debug mode without --allow-debug.
 set -euo pipefail
 
 VEIL="${1:?usage: veil_attest_test.sh PATH/TO/veil PATH/TO/veil-nsm-sim}"
 SIM="${2:?usage: veil_attest_test.sh PATH/TO/veil PATH/TO/veil-nsm-sim}"
 VEIL="$(cd "$(dirname "$VEIL")" && pwd)/$(basename "$VEIL")"
 SIM="$(cd "$(dirname "$SIM")" && pwd)/$(basename "$SIM")"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 work="$(mktemp -d)"
 sim_pid=""
@@ -99,17 +102,6 @@ echo "$doc_hex" | grep -q "69757365725f646174614f$(hex_of user.bin)" || fail "us
 echo "$doc_hex" | grep -q "6a7075626c69635f6b6579f6" || fail "absent public_key is not null"
 ok "nonce and user_data come back exactly; absent public_key is null"
 
-run attest-help attest --help
-expect_ok attest-help
-if grep -qE '^ +verify ' log/attest-help.out; then
-  echo "== verify"
-  run verify-help attest verify --help
-  expect_ok verify-help
-  echo "note: veil attest verify exists; its end-to-end check belongs to its own test"
-else
-  echo "note: veil attest verify is not built yet; skipping the verify step"
-fi
-
 echo "== measure equals the PCRs in the document"
 run measure measure enclave model.bin enclave.json --instance-id "$instance_id"
 expect_ok measure
@@ -125,6 +117,41 @@ for i in 0 1 2 4 8; do
   grep -q "^PCR$i: $(pcr_of measure "PCR$i")\$" log/doc.out || fail "simulate printed another PCR$i"
 done
 ok "simulate prints the same PCRs"
+
+echo "== verify (veil attest verify) agrees"
+run attest-help attest --help
+expect_ok attest-help
+if grep -qE '^ +verify ' log/attest-help.out; then
+  run verify attest verify doc.cbor --root ca/root.pem --nonce 00112233445566778899 \
+    --expect-pcr "0=$(pcr_of measure PCR0)" --expect-pcr "2=$(pcr_of measure PCR2)" --json
+  expect_ok verify
+  grep -q 'simulated' log/verify.err || fail "verify does not announce the simulated root"
+  for i in 0 1 2 4 8; do
+    grep -qE "\"$i\": *\"$(pcr_of measure "PCR$i")\"" log/verify.out ||
+      fail "verify reports another PCR$i than veil measure"
+  done
+  ok "verified with the simulator root; its PCRs are veil measure's"
+  run verify-nonce attest verify doc.cbor --root ca/root.pem --nonce 00
+  expect_fail verify-nonce 1
+  run verify-image attest verify doc.cbor --root ca/root.pem --expect-pcr "0=$zeros"
+  expect_fail verify-image 1
+  shared="${VEIL_SHARED_DIR:-$SCRIPT_DIR/../../../../shared}"
+  aws_root="$shared/testdata/nitro/aws-nitro-enclaves-root-g1.pem"
+  if [ -f "$aws_root" ]; then
+    run verify-aws attest verify doc.cbor --root "$aws_root"
+    expect_fail verify-aws 1
+  else
+    echo "note: no AWS root in $shared; skipping the production-root check"
+  fi
+  run debug-doc attest simulate --ca ca --measure enclave --debug --out debug-verify.cbor
+  expect_ok debug-doc
+  run verify-debug attest verify debug-verify.cbor --root ca/root.pem
+  expect_fail verify-debug 1
+  run verify-debug-ok attest verify debug-verify.cbor --root ca/root.pem --allow-debug
+  expect_ok verify-debug-ok
+else
+  echo "note: veil attest verify is not built; skipping the verify step"
+fi
 
 echo "== a changed model changes PCR0 and PCR2, not PCR1"
 cp model.bin model2.bin
