@@ -525,7 +525,22 @@ struct Model {
   std::string text;
   std::vector<Model> items;                    // array elements, tag content
   std::vector<std::pair<Model, Model>> map;
+
+  // Out of line: a vector of pairs of an incomplete type cannot be destroyed
+  // inside the class (clang refuses).
+  Model();
+  Model(const Model&);
+  Model(Model&&) noexcept;
+  Model& operator=(const Model&);
+  Model& operator=(Model&&) noexcept;
+  ~Model();
 };
+Model::Model() = default;
+Model::Model(const Model&) = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(const Model&) = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
 
 void WriteModel(const Model& m, Writer& w) {
   switch (m.kind) {
