@@ -100,6 +100,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const RequestHandle
     res.set_content(std::move(out.body), content_type.c_str());
   };
   constexpr char kAnyPath[] = R"(/.*)";
+  // KMS calls are POST /: match that first with the cheapest pattern.
+  s.Post("/", handle);
   s.Post(kAnyPath, handle);
   s.Get(kAnyPath, handle);
   s.Put(kAnyPath, handle);

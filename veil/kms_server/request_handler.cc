@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdio>
 
-#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "veil/common/encoding.h"
@@ -25,10 +25,7 @@ constexpr char kAllowedHeaders[] =
 
 const std::string* FindHeader(const HttpRequest& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
-    if (k.size() == name.size() &&
-        absl::AsciiStrToLower(k) == absl::AsciiStrToLower(std::string(name))) {
-      return &v;
-    }
+    if (absl::EqualsIgnoreCase(k, absl::string_view(name.data(), name.size()))) return &v;
   }
   return nullptr;
 }
