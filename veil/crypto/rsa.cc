@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "veil/common/status_macros.h"
+#include "veil/crypto/internal/rsa_key_access.h"
 #include "veil/crypto/internal/ssl_util.h"
 
 namespace veil::crypto {
@@ -149,6 +150,10 @@ struct RsaPrivateKey::State {
 
 RsaPrivateKey::RsaPrivateKey(std::unique_ptr<State> s) : state_(std::move(s)) {}
 RsaPrivateKey::~RsaPrivateKey() = default;
+
+EVP_PKEY* internal::RsaKeyAccess::Pkey(const RsaPrivateKey& key) {
+  return key.state_->key.get();
+}
 
 absl::StatusOr<std::unique_ptr<RsaPrivateKey>> RsaPrivateKey::FromPem(std::string_view pem) {
   VEIL_ASSIGN_OR_RETURN(SslPtr<BIO> bio, ReadOnlyBio(pem));

@@ -18,6 +18,10 @@ namespace veil::crypto {
 
 enum class RsaPadding { kPkcs1, kOaepSha1, kOaepSha256, kOaepSha384, kOaepSha512 };
 
+namespace internal {
+struct RsaKeyAccess;  // veil/crypto/internal/rsa_key_access.h
+}  // namespace internal
+
 // RsaPublicKey encrypts. Thread-safe (immutable after construction).
 class RsaPublicKey {
  public:
@@ -64,6 +68,8 @@ class RsaPrivateKey {
   absl::StatusOr<SecretBytes> PrivateKeyPem() const;
 
  private:
+  // Other veil/crypto primitives (CMS) use the key without exporting it.
+  friend struct internal::RsaKeyAccess;
   struct State;
   explicit RsaPrivateKey(std::unique_ptr<State> s);
   std::unique_ptr<State> state_;
