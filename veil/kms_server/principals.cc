@@ -46,22 +46,29 @@ absl::StatusOr<std::string> ParsePrincipalArn(std::string_view arn) {
   return m[1].str();
 }
 
-absl::StatusOr<NewCredentials> AddPrincipal(Store& store, const RootKey& root_key,
-                                            std::string_view arn) {
+absl::Status AddPrincipalWithCredentials(Store& store, const RootKey& root_key,
+                                         std::string_view arn, std::string_view access_key_id,
+                                         const SecretBytes& secret_access_key) {
   VEIL_ASSIGN_OR_RETURN(std::string account, ParsePrincipalArn(arn));
-  VEIL_ASSIGN_OR_RETURN(SecretBytes id_tail, RandomString(kIdAlphabet, 16));
-  NewCredentials creds;
-  creds.access_key_id = absl::StrCat("AKIA", std::string(AsStringView(id_tail.Expose())));
-  VEIL_ASSIGN_OR_RETURN(creds.secret_access_key, RandomString(kSecretAlphabet, 40));
   PrincipalRecord record;
-  record.access_key_id = creds.access_key_id;
+  record.access_key_id = std::string(access_key_id);
   record.arn = std::string(arn);
   record.account = account;
   record.created_ms = absl::ToUnixMillis(absl::Now());
   VEIL_ASSIGN_OR_RETURN(record.sealed_secret,
-                        root_key.Seal(SecretContext(creds.access_key_id),
-                                      creds.secret_access_key.Expose()));
-  VEIL_RETURN_IF_ERROR(store.AddPrincipal(record));
+                        root_key.Seal(SecretContext(access_key_id), secret_access_key.Expose()));
+  return store.AddPrincipal(record);
+}
+
+absl::StatusOr<NewCredentials> AddPrincipal(Store& store, const RootKey& root_key,
+                                            std::string_view arn) {
+  VEIL_RETURN_IF_ERROR(ParsePrincipalArn(arn));
+  VEIL_ASSIGN_OR_RETURN(SecretBytes id_tail, RandomString(kIdAlphabet, 16));
+  NewCredentials creds;
+  creds.access_key_id = absl::StrCat("AKIA", std::string(AsStringView(id_tail.Expose())));
+  VEIL_ASSIGN_OR_RETURN(creds.secret_access_key, RandomString(kSecretAlphabet, 40));
+  VEIL_RETURN_IF_ERROR(AddPrincipalWithCredentials(store, root_key, arn, creds.access_key_id,
+                                                   creds.secret_access_key));
   return creds;
 }
 

@@ -34,6 +34,12 @@ absl::StatusOr<std::string> ParsePrincipalArn(std::string_view arn);
 absl::StatusOr<NewCredentials> AddPrincipal(Store& store, const RootKey& root_key,
                                             std::string_view arn);
 
+// AddPrincipalWithCredentials registers `arn` with given credentials (tests
+// and fuzzers, which need fixed ones).
+absl::Status AddPrincipalWithCredentials(Store& store, const RootKey& root_key,
+                                         std::string_view arn, std::string_view access_key_id,
+                                         const SecretBytes& secret_access_key);
+
 // PrincipalDirectory answers "who holds this access key" for request
 // authentication, keeping unsealed secrets in wiping memory. Thread-safe.
 class PrincipalDirectory {

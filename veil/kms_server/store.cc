@@ -195,7 +195,7 @@ struct Store::Db {
 Store::Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 Store::~Store() = default;
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, bool durable) {
   auto db = std::make_unique<Db>();
   const int rc = sqlite3_open_v2(path.c_str(), &db->handle,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -209,7 +209,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   // (the WAL is fsynced at every commit), which is what "acknowledged calls
   // survive SIGKILL and power loss" needs.
   VEIL_RETURN_IF_ERROR(Exec(db->handle, "PRAGMA journal_mode=WAL"));
-  VEIL_RETURN_IF_ERROR(Exec(db->handle, "PRAGMA synchronous=FULL"));
+  VEIL_RETURN_IF_ERROR(
+      Exec(db->handle, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   VEIL_RETURN_IF_ERROR(Exec(db->handle, "PRAGMA foreign_keys=ON"));
   VEIL_RETURN_IF_ERROR(Exec(db->handle, kSchema));
   std::unique_ptr<Store> store(new Store(std::move(db)));

@@ -83,7 +83,9 @@ class Store {
  public:
   // Open opens (creating if needed) the database at `path` and loads the
   // mirror. Internal for SQLite errors, DataLoss for rows that do not parse.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  // `durable` = false (synchronous=OFF) is for fuzzers and nothing else.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     bool durable = true);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
