@@ -208,8 +208,8 @@ TEST(CoseSign1Test, VerifiesOverProtectedBytesAsReceived) {
   EXPECT_THAT(VerifyCoseSign1(parsed, key.get()), IsOk());
   // Signed over the preferred encoding instead: does not verify.
   const auto sig2 = RawSignature(Hex("a1013822"), payload, key.get());
-  VEIL_ASSERT_OK_AND_ASSIGN(CoseSign1 parsed2,
-                            ParseCoseSign1(Envelope(protected_header, Hex("a0"), payload, sig2)));
+  const auto msg2 = Envelope(protected_header, Hex("a0"), payload, sig2);
+  VEIL_ASSERT_OK_AND_ASSIGN(CoseSign1 parsed2, ParseCoseSign1(msg2));
   EXPECT_THAT(VerifyCoseSign1(parsed2, key.get()), StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
