@@ -8,6 +8,7 @@
 #include "veil/attestation/verifier.h"
 #include "veil/common/encoding.h"
 #include "veil/common/status_macros.h"
+#include "veil/crypto/cms.h"
 #include "veil/crypto/rsa.h"
 
 namespace veil::kms_server {
@@ -58,9 +59,7 @@ class AttestationRecipientHandler : public RecipientHandler {
 
   absl::StatusOr<std::vector<uint8_t>> Seal(const AttestedRecipient& recipient,
                                             const SecretBytes& plaintext) const override {
-    (void)recipient;
-    (void)plaintext;
-    return absl::UnimplementedError("CiphertextForRecipient is not available yet");
+    return crypto::EncryptForRecipient(plaintext, recipient.public_key_spki);
   }
 
  private:
