@@ -270,8 +270,11 @@ struct AttestationVerifier::State {
   CachedChain Lookup(const std::vector<std::string>& bundle, const std::string& leaf_fp,
                      bool root_simple) const {
     CachedChain chain;
-    if (capacity == 0) return chain;
     absl::MutexLock lock(&mu);
+    if (capacity == 0) {
+      ++misses;
+      return chain;
+    }
     ++tick;
     chain.intermediates.reserve(bundle.size());
     for (size_t i = 1; i < bundle.size(); ++i) {

@@ -298,6 +298,7 @@ TEST_F(RealDocumentsTest, CacheDisabledNeverHits) {
   ASSERT_THAT(verifier->Verify(Doc(0).document, AtOwnTime(0)), IsOk());
   ASSERT_THAT(verifier->Verify(Doc(0).document, AtOwnTime(0)), IsOk());
   EXPECT_EQ(verifier->chain_cache_stats().hits, 0u);
+  EXPECT_EQ(verifier->chain_cache_stats().misses, 2u);
   EXPECT_EQ(verifier->chain_cache_stats().entries, 0u);
 }
 
