@@ -1,23 +1,23 @@
 #include "veil/kms_server/key_service.h"
 
 #include <algorithm>
-#include <cmath>
 #include <optional>
 #include <regex>
-#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
 #include "veil/common/encoding.h"
 #include "veil/common/status_macros.h"
 #include "veil/crypto/random.h"
+#include "veil/kms/json_codec.h"
+#include "veil/kms/types.h"
 #include "veil/kms_server/ciphertext_blob.h"
-#include "veil/kms_server/kms_errors.h"
 
 namespace veil::kms_server {
 
-using Json = nlohmann::json;
+using kms::ErrorType;
+using kms::KmsError;
 
 namespace {
 
@@ -25,10 +25,12 @@ constexpr int64_t kMsPerDay = 24LL * 3600 * 1000;
 constexpr size_t kKeyMaterialSize = 32;
 constexpr size_t kMaxEncryptPlaintext = 4096;
 constexpr size_t kMaxCiphertextBlob = 6144;
+constexpr size_t kMaxKeyIdLength = 2048;
+constexpr size_t kMaxDescriptionLength = 8192;
 constexpr char kSymmetricDefault[] = "SYMMETRIC_DEFAULT";
 
 absl::Status Validation(std::string_view message) {
-  return KmsError("ValidationException", message);
+  return KmsError(ErrorType::kValidation, message);
 }
 
 absl::Status NullField(std::string_view field) {
@@ -37,99 +39,22 @@ absl::Status NullField(std::string_view field) {
                                  "' failed to satisfy constraint: Member must not be null"));
 }
 
-std::string LowerFirst(std::string_view name) {
-  std::string s(name);
-  if (!s.empty()) s[0] = absl::ascii_tolower(static_cast<unsigned char>(s[0]));
-  return s;
+absl::Status TooLong(std::string_view field, size_t max) {
+  return Validation(absl::StrCat("1 validation error detected: Value at '", std::string(field),
+                                 "' failed to satisfy constraint: Member must have length less "
+                                 "than or equal to ",
+                                 max));
 }
 
-// Fields reads a request object with AWS's error semantics: a field of the
-// wrong JSON type is a SerializationException, a constraint violation a
-// ValidationException naming the field in lowerCamelCase.
-class Fields {
- public:
-  explicit Fields(const Json& j) : j_(j) {}
+// RequireKeyId checks a required key identifier (the codec has checked it
+// is a non-empty string).
+absl::Status CheckKeyId(const std::string& id, std::string_view field) {
+  if (id.empty()) return NullField(field);
+  if (id.size() > kMaxKeyIdLength) return TooLong(field, kMaxKeyIdLength);
+  return absl::OkStatus();
+}
 
-  const Json* Get(std::string_view name) const {
-    auto it = j_.find(std::string(name));
-    if (it == j_.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  absl::StatusOr<std::optional<std::string>> OptString(std::string_view name,
-                                                       size_t max_len = 8192) const {
-    const Json* v = Get(name);
-    if (v == nullptr) return std::optional<std::string>();
-    if (!v->is_string()) return Serialization(name);
-    std::string s = v->get<std::string>();
-    if (s.size() > max_len) {
-      return Validation(absl::StrCat("1 validation error detected: Value at '", LowerFirst(name),
-                                     "' failed to satisfy constraint: Member must have length "
-                                     "less than or equal to ",
-                                     max_len));
-    }
-    return std::optional<std::string>(std::move(s));
-  }
-  absl::StatusOr<std::string> String(std::string_view name, size_t max_len = 8192) const {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> s, OptString(name, max_len));
-    if (!s.has_value()) return NullField(LowerFirst(name));
-    if (s->empty()) {
-      return Validation(absl::StrCat("1 validation error detected: Value '' at '",
-                                     LowerFirst(name),
-                                     "' failed to satisfy constraint: Member must have length "
-                                     "greater than or equal to 1"));
-    }
-    return *std::move(s);
-  }
-  absl::StatusOr<std::optional<int64_t>> OptInt(std::string_view name) const {
-    const Json* v = Get(name);
-    if (v == nullptr) return std::optional<int64_t>();
-    if (v->is_number_integer()) return std::optional<int64_t>(v->get<int64_t>());
-    if (v->is_number_float()) {
-      const double d = v->get<double>();
-      if (std::floor(d) == d && std::fabs(d) < 1e15) {
-        return std::optional<int64_t>(static_cast<int64_t>(d));
-      }
-    }
-    return Serialization(name);
-  }
-  absl::StatusOr<bool> Bool(std::string_view name) const {
-    const Json* v = Get(name);
-    if (v == nullptr) return false;
-    if (!v->is_boolean()) return Serialization(name);
-    return v->get<bool>();
-  }
-  absl::StatusOr<std::optional<std::vector<uint8_t>>> OptBlob(std::string_view name) const {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> s, OptString(name, 1 << 20));
-    if (!s.has_value()) return std::optional<std::vector<uint8_t>>();
-    auto bytes = Base64Decode(*s);
-    if (!bytes.ok()) {
-      return KmsError("SerializationException",
-                      absl::StrCat("Value of ", std::string(name), " is not valid base64"));
-    }
-    return std::optional<std::vector<uint8_t>>(*std::move(bytes));
-  }
-  absl::StatusOr<EncryptionContext> Context(std::string_view name) const {
-    const Json* v = Get(name);
-    EncryptionContext ec;
-    if (v == nullptr) return ec;
-    if (!v->is_object()) return Serialization(name);
-    for (const auto& [k, val] : v->items()) {
-      if (!val.is_string()) return Serialization(name);
-      ec[k] = val.get<std::string>();
-    }
-    return ec;
-  }
-  absl::Status Serialization(std::string_view name) const {
-    return KmsError("SerializationException",
-                    absl::StrCat("Unexpected type for field ", std::string(name)));
-  }
-
- private:
-  const Json& j_;
-};
-
-double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+absl::Time FromMs(int64_t ms) { return absl::FromUnixMillis(ms); }
 
 std::vector<std::string> Keys(const EncryptionContext& ec) {
   std::vector<std::string> out;
@@ -158,34 +83,69 @@ class KeyService::Impl {
     if (!options_.now) options_.now = [] { return absl::Now(); };
   }
 
-  using Handler = absl::StatusOr<Json> (Impl::*)(const Caller&, const Fields&, CallInfo*);
-  static const std::map<std::string, Handler, std::less<>>& Operations() {
-    static const auto* ops = new std::map<std::string, Handler, std::less<>>{
-        {"CancelKeyDeletion", &Impl::CancelKeyDeletion},
-        {"CreateAlias", &Impl::CreateAlias},
-        {"CreateKey", &Impl::CreateKey},
-        {"Decrypt", &Impl::Decrypt},
-        {"DeleteAlias", &Impl::DeleteAlias},
-        {"DescribeKey", &Impl::DescribeKey},
-        {"DisableKey", &Impl::DisableKey},
-        {"DisableKeyRotation", &Impl::DisableKeyRotation},
-        {"EnableKey", &Impl::EnableKey},
-        {"EnableKeyRotation", &Impl::EnableKeyRotation},
-        {"Encrypt", &Impl::Encrypt},
-        {"GenerateDataKey", &Impl::GenerateDataKey},
-        {"GenerateDataKeyWithoutPlaintext", &Impl::GenerateDataKeyWithoutPlaintext},
-        {"GenerateRandom", &Impl::GenerateRandom},
-        {"GetKeyPolicy", &Impl::GetKeyPolicy},
-        {"GetKeyRotationStatus", &Impl::GetKeyRotationStatus},
-        {"ListAliases", &Impl::ListAliases},
-        {"ListKeys", &Impl::ListKeys},
-        {"PutKeyPolicy", &Impl::PutKeyPolicy},
-        {"ReEncrypt", &Impl::ReEncrypt},
-        {"RotateKeyOnDemand", &Impl::RotateKeyOnDemand},
-        {"ScheduleKeyDeletion", &Impl::ScheduleKeyDeletion},
-        {"UpdateAlias", &Impl::UpdateAlias},
+  // Runner decodes a request body, runs one operation and encodes its
+  // response.
+  using Runner = absl::StatusOr<std::string> (Impl::*)(const Caller&, std::string_view,
+                                                       CallInfo*);
+  template <typename Req, typename Resp>
+  using Operation = absl::StatusOr<Resp> (Impl::*)(const Caller&, Req&, CallInfo*);
+
+  template <typename Req, typename Resp, Operation<Req, Resp> op>
+  absl::StatusOr<std::string> Run(const Caller& caller, std::string_view body, CallInfo* info) {
+    VEIL_ASSIGN_OR_RETURN(Req request, kms::DecodeJson<Req>(body.empty() ? "{}" : body));
+    VEIL_ASSIGN_OR_RETURN(Resp response, (this->*op)(caller, request, info));
+    return kms::EncodeJson(response);
+  }
+
+  static const std::map<std::string, Runner, std::less<>>& Operations() {
+    using namespace kms;  // NOLINT: the request/response type names
+    static const auto* ops = new std::map<std::string, Runner, std::less<>>{
+        {"CancelKeyDeletion",
+         &Impl::Run<KeyIdRequest, CancelKeyDeletionResponse, &Impl::CancelKeyDeletion>},
+        {"CreateAlias", &Impl::Run<CreateAliasRequest, EmptyResponse, &Impl::CreateAlias>},
+        {"CreateKey", &Impl::Run<CreateKeyRequest, CreateKeyResponse, &Impl::CreateKey>},
+        {"Decrypt", &Impl::Run<DecryptRequest, DecryptResponse, &Impl::Decrypt>},
+        {"DeleteAlias", &Impl::Run<DeleteAliasRequest, EmptyResponse, &Impl::DeleteAlias>},
+        {"DescribeKey", &Impl::Run<DescribeKeyRequest, DescribeKeyResponse, &Impl::DescribeKey>},
+        {"DisableKey", &Impl::Run<KeyIdRequest, EmptyResponse, &Impl::DisableKey>},
+        {"DisableKeyRotation",
+         &Impl::Run<KeyIdRequest, EmptyResponse, &Impl::DisableKeyRotation>},
+        {"EnableKey", &Impl::Run<KeyIdRequest, EmptyResponse, &Impl::EnableKey>},
+        {"EnableKeyRotation",
+         &Impl::Run<EnableKeyRotationRequest, EmptyResponse, &Impl::EnableKeyRotation>},
+        {"Encrypt", &Impl::Run<EncryptRequest, EncryptResponse, &Impl::Encrypt>},
+        {"GenerateDataKey",
+         &Impl::Run<GenerateDataKeyRequest, GenerateDataKeyResponse, &Impl::GenerateDataKey>},
+        {"GenerateDataKeyWithoutPlaintext",
+         &Impl::Run<GenerateDataKeyWithoutPlaintextRequest,
+                    GenerateDataKeyWithoutPlaintextResponse,
+                    &Impl::GenerateDataKeyWithoutPlaintext>},
+        {"GenerateRandom",
+         &Impl::Run<GenerateRandomRequest, GenerateRandomResponse, &Impl::GenerateRandom>},
+        {"GetKeyPolicy",
+         &Impl::Run<GetKeyPolicyRequest, GetKeyPolicyResponse, &Impl::GetKeyPolicy>},
+        {"GetKeyRotationStatus",
+         &Impl::Run<KeyIdRequest, GetKeyRotationStatusResponse, &Impl::GetKeyRotationStatus>},
+        {"ListAliases", &Impl::Run<ListAliasesRequest, ListAliasesResponse, &Impl::ListAliases>},
+        {"ListKeys", &Impl::Run<ListKeysRequest, ListKeysResponse, &Impl::ListKeys>},
+        {"PutKeyPolicy", &Impl::Run<PutKeyPolicyRequest, EmptyResponse, &Impl::PutKeyPolicy>},
+        {"ReEncrypt", &Impl::Run<ReEncryptRequest, ReEncryptResponse, &Impl::ReEncrypt>},
+        // RotateKeyOnDemand answers {"KeyId": <arn>}, CancelKeyDeletion's shape.
+        {"RotateKeyOnDemand",
+         &Impl::Run<KeyIdRequest, CancelKeyDeletionResponse, &Impl::RotateKeyOnDemand>},
+        {"ScheduleKeyDeletion",
+         &Impl::Run<ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse,
+                    &Impl::ScheduleKeyDeletion>},
+        {"UpdateAlias", &Impl::Run<UpdateAliasRequest, EmptyResponse, &Impl::UpdateAlias>},
     };
     return *ops;
+  }
+
+  absl::StatusOr<std::string> Dispatch(const Caller& caller, std::string_view operation,
+                                       std::string_view body, CallInfo* info) {
+    auto it = Operations().find(operation);
+    if (it == Operations().end()) return KmsError(ErrorType::kUnknownOperation, "");
+    return (this->*(it->second))(caller, body, info);
   }
 
  private:
@@ -201,7 +161,11 @@ class KeyService::Impl {
   // ---- key resolution
 
   absl::Status KeyNotFound(const std::string& arn) const {
-    return KmsError("NotFoundException", absl::StrCat("Key '", arn, "' does not exist"));
+    return KmsError(ErrorType::kNotFound, absl::StrCat("Key '", arn, "' does not exist"));
+  }
+  absl::Status AliasNotFound(const std::string& account, const std::string& alias) const {
+    return KmsError(ErrorType::kNotFound,
+                    absl::StrCat("Alias ", AliasArn(account, alias), " is not found."));
   }
 
   // FindLiveKey returns a key, deleting it first if its deletion date has
@@ -233,11 +197,9 @@ class KeyService::Impl {
         parts.push_back(id.substr(start, colon - start));
         start = colon + 1;
       }
-      if (parts.size() != 5 || parts[1] != "aws" || parts[2] != "kms") {
-        return KmsError("NotFoundException", absl::StrCat("Invalid arn ", id));
-      }
-      if (parts[3] != options_.region) {
-        return KmsError("NotFoundException", absl::StrCat("Invalid arn ", id));
+      if (parts.size() != 5 || parts[1] != "aws" || parts[2] != "kms" ||
+          parts[3] != options_.region) {
+        return KmsError(ErrorType::kNotFound, absl::StrCat("Invalid arn ", id));
       }
       account = parts[4];
       rest = id.substr(start);
@@ -245,7 +207,7 @@ class KeyService::Impl {
         rest = rest.substr(4);
         if (!IsUuid(rest)) return KeyNotFound(id);
       } else if (!rest.starts_with("alias/")) {
-        return KmsError("NotFoundException", absl::StrCat("Invalid arn ", id));
+        return KmsError(ErrorType::kNotFound, absl::StrCat("Invalid arn ", id));
       }
     }
     if (rest.starts_with("alias/")) {
@@ -253,19 +215,15 @@ class KeyService::Impl {
       std::optional<AliasRecord> alias = store_->FindAlias(account, rest);
       std::optional<KeyRecord> key;
       if (alias.has_value()) key = FindLiveKey(alias->target_key_id);
-      if (!key.has_value()) {
-        return KmsError("NotFoundException",
-                        absl::StrCat("Alias ", AliasArn(account, rest), " is not found."));
-      }
+      if (!key.has_value()) return AliasNotFound(account, rest);
       return *std::move(key);
     }
-    if (!IsUuid(rest)) return KmsError("NotFoundException", absl::StrCat("Invalid keyId ", id));
+    if (!IsUuid(rest)) return KmsError(ErrorType::kNotFound, absl::StrCat("Invalid keyId ", id));
     const std::string key_id = absl::AsciiStrToLower(rest);
     std::optional<KeyRecord> key = FindLiveKey(key_id);
-    const std::string arn =
-        absl::StrCat("arn:aws:kms:", options_.region, ":", account, ":key/", key_id);
     if (!key.has_value() || key->account != account || key->region != options_.region) {
-      return KeyNotFound(arn);
+      return KeyNotFound(
+          absl::StrCat("arn:aws:kms:", options_.region, ":", account, ":key/", key_id));
     }
     return *std::move(key);
   }
@@ -319,14 +277,14 @@ class KeyService::Impl {
       case Decision::kAllow:
         return absl::OkStatus();
       case Decision::kExplicitDeny:
-        return KmsError("AccessDeniedException",
+        return KmsError(ErrorType::kAccessDenied,
                         absl::StrCat("User: ", r.principal_arn, " is not authorized to perform: ",
                                      r.action, " on resource: ", r.resource_arn,
                                      " with an explicit deny in a resource-based policy"));
       case Decision::kImplicitDeny:
         break;
     }
-    return KmsError("AccessDeniedException",
+    return KmsError(ErrorType::kAccessDenied,
                     absl::StrCat("User: ", r.principal_arn, " is not authorized to perform: ",
                                  r.action, " on resource: ", r.resource_arn,
                                  " because no resource-based policy allows the ", r.action,
@@ -337,6 +295,7 @@ class KeyService::Impl {
   // `operation` with only the base condition keys.
   absl::StatusOr<KeyRecord> ResolveAndAuthorize(const Caller& caller, const std::string& id,
                                                 std::string_view operation, CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckKeyId(id, "keyId"));
     VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(caller, id));
     info->key_arn = KeyArn(key);
     VEIL_RETURN_IF_ERROR(Authorize(key, Context(caller, key, operation)));
@@ -345,17 +304,13 @@ class KeyService::Impl {
 
   absl::Status RequireUsable(const KeyRecord& key) {
     if (key.state == KeyState::kDisabled) {
-      return KmsError("DisabledException", absl::StrCat(KeyArn(key), " is disabled."));
+      return KmsError(ErrorType::kDisabled, absl::StrCat(KeyArn(key), " is disabled."));
     }
-    if (key.state == KeyState::kPendingDeletion) {
-      return KmsError("KMSInvalidStateException",
-                      absl::StrCat(KeyArn(key), " is pending deletion."));
-    }
-    return absl::OkStatus();
+    return RequireNotPendingDeletion(key);
   }
   absl::Status RequireNotPendingDeletion(const KeyRecord& key) {
     if (key.state == KeyState::kPendingDeletion) {
-      return KmsError("KMSInvalidStateException",
+      return KmsError(ErrorType::kInvalidState,
                       absl::StrCat(KeyArn(key), " is pending deletion."));
     }
     return absl::OkStatus();
@@ -371,7 +326,7 @@ class KeyService::Impl {
       if (it != materials_.end()) return it->second;
     }
     std::optional<KeyVersion> v = store_->FindKeyVersion(key_id, version);
-    if (!v.has_value()) return KmsError("InvalidCiphertextException", "");
+    if (!v.has_value()) return KmsError(ErrorType::kInvalidCiphertext, "");
     auto opened = root_key_->Open(
         absl::StrCat("veil-kms key material\x1f", key_id, "\x1f", version), v->sealed_material);
     if (!opened.ok()) {
@@ -426,32 +381,21 @@ class KeyService::Impl {
 
   // ---- recipient
 
-  absl::StatusOr<std::optional<AttestedRecipient>> ReadRecipient(const Fields& f,
-                                                                 CallInfo* info) {
-    const Json* r = f.Get("Recipient");
-    if (r == nullptr) return std::optional<AttestedRecipient>();
-    if (!r->is_object()) return f.Serialization("Recipient");
-    Fields rf(*r);
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> algorithm,
-                          rf.OptString("KeyEncryptionAlgorithm"));
-    if (algorithm.has_value() && *algorithm != "RSAES_OAEP_SHA_256") {
-      return Validation(absl::StrCat(
-          "1 validation error detected: Value '", *algorithm,
-          "' at 'recipient.keyEncryptionAlgorithm' failed to satisfy constraint: Member must "
-          "satisfy enum value set: [RSAES_OAEP_SHA_256]"));
+  absl::StatusOr<std::optional<AttestedRecipient>> VerifyRecipient(
+      const std::optional<kms::Recipient>& recipient, CallInfo* info) {
+    if (!recipient.has_value()) return std::optional<AttestedRecipient>();
+    if (recipient->attestation_document.empty()) {
+      return NullField("recipient.attestationDocument");
     }
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::vector<uint8_t>> doc,
-                          rf.OptBlob("AttestationDocument"));
-    if (!doc.has_value() || doc->empty()) return NullField("recipient.attestationDocument");
-    if (doc->size() > 262144) {
-      return Validation("Recipient.AttestationDocument is larger than 262144 bytes");
+    if (recipient->attestation_document.size() > 262144) {
+      return TooLong("recipient.attestationDocument", 262144);
     }
     if (options_.recipients == nullptr) {
-      return KmsError("UnsupportedOperationException",
+      return KmsError(ErrorType::kUnsupportedOperation,
                       "veil-kms was started without --attestation-root; Recipient is not "
                       "available");
     }
-    auto verified = options_.recipients->Verify(*doc);
+    auto verified = options_.recipients->Verify(recipient->attestation_document);
     if (!verified.ok()) {
       return Validation("The attestation document in the Recipient parameter is not valid.");
     }
@@ -462,42 +406,37 @@ class KeyService::Impl {
     return std::optional<AttestedRecipient>(*std::move(verified));
   }
 
-  // PutPlaintext sets Plaintext, or CiphertextForRecipient when a recipient
-  // was given (the plaintext field is then absent, as in AWS).
-  absl::Status PutPlaintext(Json& out, const SecretBytes& plaintext,
-                            const std::optional<AttestedRecipient>& recipient) {
+  // ReleasePlaintext fills `plaintext`, or `for_recipient` when a recipient
+  // was given (the plaintext field then stays empty and is not sent, as in
+  // AWS).
+  absl::Status ReleasePlaintext(SecretBytes value, const std::optional<AttestedRecipient>& recipient,
+                                SecretBytes* plaintext, std::vector<uint8_t>* for_recipient) {
     if (recipient.has_value()) {
-      VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> cms,
-                            options_.recipients->Seal(*recipient, plaintext));
-      out["CiphertextForRecipient"] = Base64Encode(cms);
+      VEIL_ASSIGN_OR_RETURN(*for_recipient, options_.recipients->Seal(*recipient, value));
     } else {
-      out["Plaintext"] = Base64Encode(plaintext.Expose());
+      *plaintext = std::move(value);
     }
     return absl::OkStatus();
   }
 
-  absl::Status CheckAlgorithm(const Fields& f, std::string_view field) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> algorithm, f.OptString(field));
-    if (algorithm.has_value() && *algorithm != kSymmetricDefault) {
-      if (*algorithm == "RSAES_OAEP_SHA_1" || *algorithm == "RSAES_OAEP_SHA_256" ||
-          *algorithm == "SM2PKE") {
-        return KmsError("InvalidKeyUsageException",
-                        absl::StrCat("The encryption algorithm ", *algorithm,
-                                     " is not supported by a SYMMETRIC_DEFAULT key"));
-      }
-      return Validation(absl::StrCat(
-          "1 validation error detected: Value '", *algorithm, "' at '", LowerFirst(field),
-          "' failed to satisfy constraint: Member must satisfy enum value set: "
-          "[SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE]"));
-    }
+  // CheckAlgorithm accepts SYMMETRIC_DEFAULT (or nothing); the other AWS
+  // algorithms need asymmetric keys, which veil-kms does not have.
+  static absl::Status CheckAlgorithm(const std::string& algorithm) {
+    if (algorithm.empty() || algorithm == kSymmetricDefault) return absl::OkStatus();
+    return KmsError(ErrorType::kInvalidKeyUsage,
+                    absl::StrCat("The encryption algorithm ", algorithm,
+                                 " is not supported by a SYMMETRIC_DEFAULT key"));
+  }
+
+  static absl::Status CheckGrantTokens(const std::vector<std::string>& tokens) {
+    if (tokens.size() > 10) return Validation("GrantTokens has more than 10 entries");
     return absl::OkStatus();
   }
 
-  absl::Status CheckGrantTokens(const Fields& f) {
-    const Json* g = f.Get("GrantTokens");
-    if (g == nullptr) return absl::OkStatus();
-    if (!g->is_array()) return f.Serialization("GrantTokens");
-    if (g->size() > 10) return Validation("GrantTokens has more than 10 entries");
+  static absl::Status CheckDryRun(const std::optional<bool>& dry_run) {
+    if (dry_run.value_or(false)) {
+      return KmsError(ErrorType::kUnsupportedOperation, "veil-kms does not implement DryRun");
+    }
     return absl::OkStatus();
   }
 
@@ -512,24 +451,21 @@ class KeyService::Impl {
   // the action checked ("Decrypt" or "ReEncryptFrom").
   absl::StatusOr<std::pair<KeyRecord, SecretBytes>> OpenCiphertext(
       const Caller& caller, absl::Span<const uint8_t> blob, const EncryptionContext& ec,
-      const std::optional<std::string>& expected_key, std::string_view operation,
+      const std::string& expected_key, std::string_view operation,
       const AttestedRecipient* recipient, CallInfo* info) {
-    if (blob.empty() || blob.size() > kMaxCiphertextBlob) {
-      return Validation(
-          "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: "
-          "Member must have length between 1 and 6144");
-    }
+    if (blob.empty()) return NullField("ciphertextBlob");
+    if (blob.size() > kMaxCiphertextBlob) return TooLong("ciphertextBlob", kMaxCiphertextBlob);
     auto header = ParseBlobHeader(blob);
-    if (!header.ok()) return KmsError("InvalidCiphertextException", "");
+    if (!header.ok()) return KmsError(ErrorType::kInvalidCiphertext, "");
     std::optional<KeyRecord> key = FindLiveKey(header->key_id);
     if (!key.has_value() || key->region != options_.region) {
-      return KmsError("InvalidCiphertextException", "");
+      return KmsError(ErrorType::kInvalidCiphertext, "");
     }
     info->key_arn = KeyArn(*key);
-    if (expected_key.has_value()) {
-      auto expected = ResolveKey(caller, *expected_key);
+    if (!expected_key.empty()) {
+      auto expected = ResolveKey(caller, expected_key);
       if (!expected.ok() || expected->key_id != key->key_id) {
-        return KmsError("IncorrectKeyException",
+        return KmsError(ErrorType::kIncorrectKey,
                         "The key ID in the request does not identify a CMK that can perform "
                         "this operation.");
       }
@@ -540,33 +476,34 @@ class KeyService::Impl {
     VEIL_RETURN_IF_ERROR(Authorize(*key, r));
     VEIL_RETURN_IF_ERROR(RequireUsable(*key));
     if (header->key_version == 0 || header->key_version > key->current_version) {
-      return KmsError("InvalidCiphertextException", "");
+      return KmsError(ErrorType::kInvalidCiphertext, "");
     }
     VEIL_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBytes> material,
                           Material(key->key_id, header->key_version));
     auto plaintext = OpenBlob(blob, *material, ec);
-    if (!plaintext.ok()) return KmsError("InvalidCiphertextException", "");
+    if (!plaintext.ok()) return KmsError(ErrorType::kInvalidCiphertext, "");
     return std::make_pair(*std::move(key), *std::move(plaintext));
   }
 
-  Json Metadata(const KeyRecord& k) const {
-    Json m = {{"AWSAccountId", k.account},
-              {"KeyId", k.key_id},
-              {"Arn", KeyArn(k)},
-              {"CreationDate", EpochSeconds(k.created_ms)},
-              {"Enabled", k.state == KeyState::kEnabled},
-              {"Description", k.description},
-              {"KeyUsage", "ENCRYPT_DECRYPT"},
-              {"KeyState", KeyStateName(k.state)},
-              {"Origin", "AWS_KMS"},
-              {"KeyManager", "CUSTOMER"},
-              {"CustomerMasterKeySpec", kSymmetricDefault},
-              {"KeySpec", kSymmetricDefault},
-              {"EncryptionAlgorithms", Json::array({kSymmetricDefault})},
-              {"MultiRegion", false}};
+  kms::KeyMetadata Metadata(const KeyRecord& k) const {
+    kms::KeyMetadata m;
+    m.aws_account_id = k.account;
+    m.key_id = k.key_id;
+    m.arn = KeyArn(k);
+    m.creation_date = FromMs(k.created_ms);
+    m.enabled = k.state == KeyState::kEnabled;
+    m.description = k.description;
+    m.key_usage = kms::key_usage::kEncryptDecrypt;
+    m.key_state = KeyStateName(k.state);
+    m.origin = kms::origin::kAwsKms;
+    m.key_manager = kms::key_manager::kCustomer;
+    m.customer_master_key_spec = kSymmetricDefault;
+    m.key_spec = kSymmetricDefault;
+    m.encryption_algorithms = {kSymmetricDefault};
+    m.multi_region = false;
     if (k.state == KeyState::kPendingDeletion) {
-      m["DeletionDate"] = EpochSeconds(k.deletion_ms);
-      m["PendingDeletionWindowInDays"] = k.pending_window_days;
+      m.deletion_date = FromMs(k.deletion_ms);
+      m.pending_deletion_window_in_days = k.pending_window_days;
     }
     return m;
   }
@@ -575,14 +512,14 @@ class KeyService::Impl {
                               const std::string& document, bool bypass) {
     auto policy = Policy::Parse(document);
     if (!policy.ok()) {
-      return KmsError("MalformedPolicyDocumentException", std::string(policy.status().message()));
+      return KmsError(ErrorType::kMalformedPolicyDocument, std::string(policy.status().message()));
     }
     if (!bypass) {
       // AWS's lockout safety check: the caller must still be able to change
       // the policy afterwards.
       RequestContext r = Context(caller, key, "PutKeyPolicy");
       if ((*policy)->Evaluate(r) != Decision::kAllow) {
-        return KmsError("MalformedPolicyDocumentException",
+        return KmsError(ErrorType::kMalformedPolicyDocument,
                         "The new key policy will not allow you to update the key policy in the "
                         "future.");
       }
@@ -592,191 +529,168 @@ class KeyService::Impl {
 
   // ---- operations
 
-  absl::StatusOr<Json> CreateKey(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> description, f.OptString("Description"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> usage, f.OptString("KeyUsage"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> spec, f.OptString("KeySpec"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> cmk_spec,
-                          f.OptString("CustomerMasterKeySpec"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> origin, f.OptString("Origin"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> policy,
-                          f.OptString("Policy", kMaxPolicySize));
-    VEIL_ASSIGN_OR_RETURN(bool bypass, f.Bool("BypassPolicyLockoutSafetyCheck"));
-    VEIL_ASSIGN_OR_RETURN(bool multi_region, f.Bool("MultiRegion"));
-    if (spec.has_value() && cmk_spec.has_value()) {
-      return Validation("You cannot specify KeySpec and CustomerMasterKeySpec in the same request.");
+  absl::StatusOr<kms::CreateKeyResponse> CreateKey(const Caller& caller,
+                                                   kms::CreateKeyRequest& req, CallInfo* info) {
+    if (req.description.size() > kMaxDescriptionLength) {
+      return TooLong("description", kMaxDescriptionLength);
     }
-    const std::string key_spec = spec.value_or(cmk_spec.value_or(kSymmetricDefault));
-    if (key_spec != kSymmetricDefault) {
-      return KmsError("UnsupportedOperationException",
-                      absl::StrCat("veil-kms supports only SYMMETRIC_DEFAULT keys, not ", key_spec));
+    if (req.policy.size() > kMaxPolicySize) return TooLong("policy", kMaxPolicySize);
+    if (!req.key_spec.empty() && req.key_spec != kSymmetricDefault) {
+      return KmsError(ErrorType::kUnsupportedOperation,
+                      absl::StrCat("veil-kms supports only SYMMETRIC_DEFAULT keys, not ",
+                                   req.key_spec));
     }
-    if (usage.has_value() && *usage != "ENCRYPT_DECRYPT") {
-      return Validation(absl::StrCat("KeyUsage ", *usage, " is not compatible with KeySpec ",
-                                     key_spec));
+    if (!req.key_usage.empty() && req.key_usage != kms::key_usage::kEncryptDecrypt) {
+      return Validation(absl::StrCat("KeyUsage ", req.key_usage,
+                                     " is not compatible with KeySpec SYMMETRIC_DEFAULT"));
     }
-    if (origin.has_value() && *origin != "AWS_KMS") {
-      return KmsError("UnsupportedOperationException",
-                      absl::StrCat("veil-kms supports only Origin AWS_KMS, not ", *origin));
+    if (!req.origin.empty() && req.origin != kms::origin::kAwsKms) {
+      return KmsError(ErrorType::kUnsupportedOperation,
+                      absl::StrCat("veil-kms supports only Origin AWS_KMS, not ", req.origin));
     }
-    if (multi_region) {
-      return KmsError("UnsupportedOperationException", "veil-kms has no multi-Region keys");
+    if (req.multi_region.value_or(false)) {
+      return KmsError(ErrorType::kUnsupportedOperation, "veil-kms has no multi-Region keys");
     }
-    Json tags = Json::array();
-    if (const Json* t = f.Get("Tags"); t != nullptr) {
-      if (!t->is_array()) return f.Serialization("Tags");
-      for (const Json& tag : *t) {
-        if (!tag.is_object() || !tag.contains("TagKey") || !tag["TagKey"].is_string() ||
-            !tag.contains("TagValue") || !tag["TagValue"].is_string()) {
-          return KmsError("TagException", "Each tag needs a string TagKey and TagValue");
-        }
-        tags.push_back({{"TagKey", tag["TagKey"]}, {"TagValue", tag["TagValue"]}});
-      }
+    nlohmann::json tags = nlohmann::json::array();
+    for (const kms::Tag& tag : req.tags) {
+      tags.push_back({{"TagKey", tag.tag_key}, {"TagValue", tag.tag_value}});
     }
     KeyRecord key;
     VEIL_ASSIGN_OR_RETURN(key.key_id, NewUuid());
     key.account = caller.account;
     key.region = options_.region;
-    key.description = description.value_or("");
+    key.description = req.description;
     key.created_ms = NowMs();
-    key.policy = policy.value_or(DefaultKeyPolicy(caller.account));
-    key.tags_json = tags.dump();
+    key.policy = req.policy.empty() ? DefaultKeyPolicy(caller.account) : req.policy;
+    key.tags_json = tags.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     info->key_arn = KeyArn(key);
-    if (policy.has_value()) VEIL_RETURN_IF_ERROR(CheckNewPolicy(caller, key, *policy, bypass));
+    if (!req.policy.empty()) {
+      VEIL_RETURN_IF_ERROR(CheckNewPolicy(caller, key, req.policy,
+                                          req.bypass_policy_lockout_safety_check.value_or(false)));
+    }
     VEIL_ASSIGN_OR_RETURN(SecretBytes material, crypto::RandomSecret(kKeyMaterialSize));
     KeyVersion v{1, {}, key.created_ms};
     VEIL_ASSIGN_OR_RETURN(v.sealed_material, SealKeyMaterial(*root_key_, key.key_id, 1, material));
     VEIL_RETURN_IF_ERROR(store_->CreateKey(key, v));
-    return Json{{"KeyMetadata", Metadata(key)}};
+    kms::CreateKeyResponse out;
+    out.key_metadata = Metadata(key);
+    return out;
   }
 
-  absl::StatusOr<Json> DescribeKey(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveAndAuthorize(caller, id, "DescribeKey", info));
-    return Json{{"KeyMetadata", Metadata(key)}};
+  absl::StatusOr<kms::DescribeKeyResponse> DescribeKey(const Caller& caller,
+                                                       kms::DescribeKeyRequest& req,
+                                                       CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckGrantTokens(req.grant_tokens));
+    VEIL_ASSIGN_OR_RETURN(KeyRecord key,
+                          ResolveAndAuthorize(caller, req.key_id, "DescribeKey", info));
+    kms::DescribeKeyResponse out;
+    out.key_metadata = Metadata(key);
+    return out;
   }
 
-  absl::StatusOr<std::pair<size_t, std::string>> Paging(const Fields& f) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<int64_t> limit, f.OptInt("Limit"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> marker, f.OptString("Marker", 1024));
+  static absl::StatusOr<size_t> Limit(const std::optional<int32_t>& limit) {
     if (limit.has_value() && (*limit < 1 || *limit > 1000)) {
       return Validation(absl::StrCat("1 validation error detected: Value '", *limit,
                                      "' at 'limit' failed to satisfy constraint: Member must have "
                                      "value between 1 and 1000"));
     }
-    return std::make_pair(static_cast<size_t>(limit.value_or(100)), marker.value_or(""));
+    return static_cast<size_t>(limit.value_or(100));
   }
 
-  absl::StatusOr<Json> ListKeys(const Caller& caller, const Fields& f, CallInfo*) {
-    VEIL_ASSIGN_OR_RETURN(auto paging, Paging(f));
-    Json keys = Json::array();
-    bool truncated = false;
-    std::string last;
+  absl::StatusOr<kms::ListKeysResponse> ListKeys(const Caller& caller, kms::ListKeysRequest& req,
+                                                 CallInfo*) {
+    VEIL_ASSIGN_OR_RETURN(size_t limit, Limit(req.limit));
+    kms::ListKeysResponse out;
+    out.truncated = false;
     for (const KeyRecord& k : store_->ListKeys(caller.account, options_.region)) {
-      if (!paging.second.empty() && k.key_id <= paging.second) continue;
+      if (!req.marker.empty() && k.key_id <= req.marker) continue;
       if (k.state == KeyState::kPendingDeletion && NowMs() >= k.deletion_ms) continue;
-      if (keys.size() == paging.first) {
-        truncated = true;
+      if (out.keys.size() == limit) {
+        out.truncated = true;
+        out.next_marker = out.keys.back().key_id;
         break;
       }
-      keys.push_back({{"KeyId", k.key_id}, {"KeyArn", KeyArn(k)}});
-      last = k.key_id;
+      out.keys.push_back({k.key_id, KeyArn(k)});
     }
-    Json out = {{"Keys", keys}, {"Truncated", truncated}};
-    if (truncated) out["NextMarker"] = last;
     return out;
   }
 
-  absl::StatusOr<Json> Encrypt(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::vector<uint8_t>> plaintext, f.OptBlob("Plaintext"));
-    VEIL_ASSIGN_OR_RETURN(EncryptionContext ec, f.Context("EncryptionContext"));
-    VEIL_RETURN_IF_ERROR(CheckAlgorithm(f, "EncryptionAlgorithm"));
-    VEIL_RETURN_IF_ERROR(CheckGrantTokens(f));
-    if (!plaintext.has_value()) return NullField("plaintext");
-    if (plaintext->empty() || plaintext->size() > kMaxEncryptPlaintext) {
+  absl::StatusOr<kms::EncryptResponse> Encrypt(const Caller& caller, kms::EncryptRequest& req,
+                                               CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckKeyId(req.key_id, "keyId"));
+    VEIL_RETURN_IF_ERROR(CheckAlgorithm(req.encryption_algorithm));
+    VEIL_RETURN_IF_ERROR(CheckGrantTokens(req.grant_tokens));
+    VEIL_RETURN_IF_ERROR(CheckDryRun(req.dry_run));
+    if (req.plaintext.empty() || req.plaintext.size() > kMaxEncryptPlaintext) {
       return Validation(
           "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: "
           "Member must have length between 1 and 4096");
     }
-    SecretBytes secret = SecretBytes::Copy(*plaintext);
-    std::fill(plaintext->begin(), plaintext->end(), 0);
-    VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(caller, id));
+    VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(caller, req.key_id));
     info->key_arn = KeyArn(key);
     RequestContext r = Context(caller, key, "Encrypt");
-    AddEncryptionContext(r, ec);
+    AddEncryptionContext(r, req.encryption_context);
     VEIL_RETURN_IF_ERROR(Authorize(key, r));
     VEIL_RETURN_IF_ERROR(RequireUsable(key));
     VEIL_ASSIGN_OR_RETURN(key, MaybeRotate(std::move(key)));
-    VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> blob, Seal(key, ec, secret.Expose()));
-    return Json{{"CiphertextBlob", Base64Encode(blob)},
-                {"KeyId", KeyArn(key)},
-                {"EncryptionAlgorithm", kSymmetricDefault}};
-  }
-
-  absl::StatusOr<Json> Decrypt(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::vector<uint8_t>> blob, f.OptBlob("CiphertextBlob"));
-    VEIL_ASSIGN_OR_RETURN(EncryptionContext ec, f.Context("EncryptionContext"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> key_id, f.OptString("KeyId", 2048));
-    VEIL_RETURN_IF_ERROR(CheckAlgorithm(f, "EncryptionAlgorithm"));
-    VEIL_RETURN_IF_ERROR(CheckGrantTokens(f));
-    if (!blob.has_value()) return NullField("ciphertextBlob");
-    VEIL_ASSIGN_OR_RETURN(std::optional<AttestedRecipient> recipient, ReadRecipient(f, info));
-    VEIL_ASSIGN_OR_RETURN(auto opened, OpenCiphertext(caller, *blob, ec, key_id, "Decrypt",
-                                                      recipient ? &*recipient : nullptr, info));
-    Json out = {{"KeyId", KeyArn(opened.first)}, {"EncryptionAlgorithm", kSymmetricDefault}};
-    VEIL_RETURN_IF_ERROR(PutPlaintext(out, opened.second, recipient));
+    kms::EncryptResponse out;
+    VEIL_ASSIGN_OR_RETURN(out.ciphertext_blob,
+                          Seal(key, req.encryption_context, req.plaintext.Expose()));
+    out.key_id = KeyArn(key);
+    out.encryption_algorithm = kSymmetricDefault;
     return out;
   }
 
-  absl::StatusOr<Json> ReEncrypt(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::vector<uint8_t>> blob, f.OptBlob("CiphertextBlob"));
-    VEIL_ASSIGN_OR_RETURN(EncryptionContext source_ec, f.Context("SourceEncryptionContext"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> source_key, f.OptString("SourceKeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(EncryptionContext dest_ec, f.Context("DestinationEncryptionContext"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> dest_id,
-                          f.OptString("DestinationKeyId", 2048));
-    VEIL_RETURN_IF_ERROR(CheckAlgorithm(f, "SourceEncryptionAlgorithm"));
-    VEIL_RETURN_IF_ERROR(CheckAlgorithm(f, "DestinationEncryptionAlgorithm"));
-    VEIL_RETURN_IF_ERROR(CheckGrantTokens(f));
-    if (!blob.has_value()) return NullField("ciphertextBlob");
-    if (!dest_id.has_value() || dest_id->empty()) return NullField("destinationKeyId");
-    VEIL_ASSIGN_OR_RETURN(auto opened, OpenCiphertext(caller, *blob, source_ec, source_key,
-                                                      "ReEncryptFrom", nullptr, info));
-    VEIL_ASSIGN_OR_RETURN(KeyRecord dest, ResolveKey(caller, *dest_id));
+  absl::StatusOr<kms::DecryptResponse> Decrypt(const Caller& caller, kms::DecryptRequest& req,
+                                               CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckAlgorithm(req.encryption_algorithm));
+    VEIL_RETURN_IF_ERROR(CheckGrantTokens(req.grant_tokens));
+    VEIL_RETURN_IF_ERROR(CheckDryRun(req.dry_run));
+    if (req.ciphertext_blob.empty()) return NullField("ciphertextBlob");
+    VEIL_ASSIGN_OR_RETURN(std::optional<AttestedRecipient> recipient,
+                          VerifyRecipient(req.recipient, info));
+    VEIL_ASSIGN_OR_RETURN(auto opened,
+                          OpenCiphertext(caller, req.ciphertext_blob, req.encryption_context,
+                                         req.key_id, "Decrypt",
+                                         recipient ? &*recipient : nullptr, info));
+    kms::DecryptResponse out;
+    out.key_id = KeyArn(opened.first);
+    out.encryption_algorithm = kSymmetricDefault;
+    VEIL_RETURN_IF_ERROR(ReleasePlaintext(std::move(opened.second), recipient, &out.plaintext,
+                                          &out.ciphertext_for_recipient));
+    return out;
+  }
+
+  absl::StatusOr<kms::ReEncryptResponse> ReEncrypt(const Caller& caller,
+                                                   kms::ReEncryptRequest& req, CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckAlgorithm(req.source_encryption_algorithm));
+    VEIL_RETURN_IF_ERROR(CheckAlgorithm(req.destination_encryption_algorithm));
+    VEIL_RETURN_IF_ERROR(CheckGrantTokens(req.grant_tokens));
+    VEIL_RETURN_IF_ERROR(CheckDryRun(req.dry_run));
+    if (req.ciphertext_blob.empty()) return NullField("ciphertextBlob");
+    VEIL_RETURN_IF_ERROR(CheckKeyId(req.destination_key_id, "destinationKeyId"));
+    VEIL_ASSIGN_OR_RETURN(auto opened,
+                          OpenCiphertext(caller, req.ciphertext_blob,
+                                         req.source_encryption_context, req.source_key_id,
+                                         "ReEncryptFrom", nullptr, info));
+    VEIL_ASSIGN_OR_RETURN(KeyRecord dest, ResolveKey(caller, req.destination_key_id));
     RequestContext r = Context(caller, dest, "ReEncryptTo");
-    AddEncryptionContext(r, dest_ec);
+    AddEncryptionContext(r, req.destination_encryption_context);
     VEIL_RETURN_IF_ERROR(Authorize(dest, r));
     VEIL_RETURN_IF_ERROR(RequireUsable(dest));
     VEIL_ASSIGN_OR_RETURN(dest, MaybeRotate(std::move(dest)));
-    VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> out_blob,
-                          Seal(dest, dest_ec, opened.second.Expose()));
+    kms::ReEncryptResponse out;
+    VEIL_ASSIGN_OR_RETURN(out.ciphertext_blob, Seal(dest, req.destination_encryption_context,
+                                                    opened.second.Expose()));
     info->key_arn = KeyArn(dest);
-    return Json{{"CiphertextBlob", Base64Encode(out_blob)},
-                {"SourceKeyId", KeyArn(opened.first)},
-                {"KeyId", KeyArn(dest)},
-                {"SourceEncryptionAlgorithm", kSymmetricDefault},
-                {"DestinationEncryptionAlgorithm", kSymmetricDefault}};
+    out.source_key_id = KeyArn(opened.first);
+    out.key_id = KeyArn(dest);
+    out.source_encryption_algorithm = kSymmetricDefault;
+    out.destination_encryption_algorithm = kSymmetricDefault;
+    return out;
   }
 
-  absl::StatusOr<size_t> DataKeySize(const Fields& f) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> spec, f.OptString("KeySpec"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<int64_t> n, f.OptInt("NumberOfBytes"));
-    if (spec.has_value() == n.has_value()) {
-      return Validation("Please specify either number of bytes or key spec.");
-    }
-    if (spec.has_value()) {
-      if (*spec == "AES_256") return 32;
-      if (*spec == "AES_128") return 16;
-      return Validation(absl::StrCat(
-          "1 validation error detected: Value '", *spec,
-          "' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: "
-          "[AES_256, AES_128]"));
-    }
-    return NumberOfBytes(*n);
-  }
-
-  static absl::StatusOr<size_t> NumberOfBytes(int64_t n) {
+  static absl::StatusOr<size_t> NumberOfBytes(int32_t n) {
     if (n < 1 || n > 1024) {
       return Validation(absl::StrCat("1 validation error detected: Value '", n,
                                      "' at 'numberOfBytes' failed to satisfy constraint: Member "
@@ -787,72 +701,104 @@ class KeyService::Impl {
     return static_cast<size_t>(n);
   }
 
-  absl::StatusOr<Json> DataKey(const Caller& caller, const Fields& f, CallInfo* info,
-                               bool with_plaintext) {
-    const char* op = with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext";
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(EncryptionContext ec, f.Context("EncryptionContext"));
-    VEIL_ASSIGN_OR_RETURN(size_t size, DataKeySize(f));
-    VEIL_RETURN_IF_ERROR(CheckGrantTokens(f));
-    std::optional<AttestedRecipient> recipient;
-    if (with_plaintext) {
-      VEIL_ASSIGN_OR_RETURN(recipient, ReadRecipient(f, info));
+  static absl::StatusOr<size_t> DataKeySize(const std::string& key_spec,
+                                            const std::optional<int32_t>& number_of_bytes) {
+    if (key_spec.empty() == !number_of_bytes.has_value()) {
+      return Validation("Please specify either number of bytes or key spec.");
     }
-    VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(caller, id));
+    if (key_spec == kms::data_key_spec::kAes256) return 32;
+    if (key_spec == kms::data_key_spec::kAes128) return 16;
+    return NumberOfBytes(*number_of_bytes);
+  }
+
+  // DataKey is GenerateDataKey (`recipient` may be set) and
+  // GenerateDataKeyWithoutPlaintext.
+  absl::StatusOr<std::tuple<KeyRecord, SecretBytes, std::vector<uint8_t>>> DataKey(
+      const Caller& caller, std::string_view operation, const std::string& key_id,
+      const EncryptionContext& ec, size_t size, const AttestedRecipient* recipient,
+      CallInfo* info) {
+    VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(caller, key_id));
     info->key_arn = KeyArn(key);
-    RequestContext r = Context(caller, key, op);
+    RequestContext r = Context(caller, key, operation);
     AddEncryptionContext(r, ec);
-    AddRecipient(r, recipient ? &*recipient : nullptr);
+    AddRecipient(r, recipient);
     VEIL_RETURN_IF_ERROR(Authorize(key, r));
     VEIL_RETURN_IF_ERROR(RequireUsable(key));
     VEIL_ASSIGN_OR_RETURN(key, MaybeRotate(std::move(key)));
     VEIL_ASSIGN_OR_RETURN(SecretBytes data_key, crypto::RandomSecret(size));
     VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> blob, Seal(key, ec, data_key.Expose()));
-    Json out = {{"CiphertextBlob", Base64Encode(blob)}, {"KeyId", KeyArn(key)}};
-    if (with_plaintext) VEIL_RETURN_IF_ERROR(PutPlaintext(out, data_key, recipient));
-    return out;
-  }
-  absl::StatusOr<Json> GenerateDataKey(const Caller& caller, const Fields& f, CallInfo* info) {
-    return DataKey(caller, f, info, true);
-  }
-  absl::StatusOr<Json> GenerateDataKeyWithoutPlaintext(const Caller& caller, const Fields& f,
-                                                       CallInfo* info) {
-    return DataKey(caller, f, info, false);
+    return std::make_tuple(std::move(key), std::move(data_key), std::move(blob));
   }
 
-  absl::StatusOr<Json> GenerateRandom(const Caller&, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<int64_t> n, f.OptInt("NumberOfBytes"));
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> store, f.OptString("CustomKeyStoreId"));
-    if (store.has_value()) {
-      return KmsError("CustomKeyStoreNotFoundException", "veil-kms has no custom key stores");
+  absl::StatusOr<kms::GenerateDataKeyResponse> GenerateDataKey(
+      const Caller& caller, kms::GenerateDataKeyRequest& req, CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckKeyId(req.key_id, "keyId"));
+    VEIL_ASSIGN_OR_RETURN(size_t size, DataKeySize(req.key_spec, req.number_of_bytes));
+    VEIL_RETURN_IF_ERROR(CheckGrantTokens(req.grant_tokens));
+    VEIL_RETURN_IF_ERROR(CheckDryRun(req.dry_run));
+    VEIL_ASSIGN_OR_RETURN(std::optional<AttestedRecipient> recipient,
+                          VerifyRecipient(req.recipient, info));
+    VEIL_ASSIGN_OR_RETURN(auto made, DataKey(caller, "GenerateDataKey", req.key_id,
+                                             req.encryption_context, size,
+                                             recipient ? &*recipient : nullptr, info));
+    kms::GenerateDataKeyResponse out;
+    out.key_id = KeyArn(std::get<0>(made));
+    out.ciphertext_blob = std::move(std::get<2>(made));
+    VEIL_RETURN_IF_ERROR(ReleasePlaintext(std::move(std::get<1>(made)), recipient,
+                                          &out.plaintext, &out.ciphertext_for_recipient));
+    return out;
+  }
+
+  absl::StatusOr<kms::GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintext(
+      const Caller& caller, kms::GenerateDataKeyWithoutPlaintextRequest& req, CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckKeyId(req.key_id, "keyId"));
+    VEIL_ASSIGN_OR_RETURN(size_t size, DataKeySize(req.key_spec, req.number_of_bytes));
+    VEIL_RETURN_IF_ERROR(CheckGrantTokens(req.grant_tokens));
+    VEIL_RETURN_IF_ERROR(CheckDryRun(req.dry_run));
+    VEIL_ASSIGN_OR_RETURN(auto made, DataKey(caller, "GenerateDataKeyWithoutPlaintext",
+                                             req.key_id, req.encryption_context, size, nullptr,
+                                             info));
+    kms::GenerateDataKeyWithoutPlaintextResponse out;
+    out.key_id = KeyArn(std::get<0>(made));
+    out.ciphertext_blob = std::move(std::get<2>(made));
+    return out;
+  }
+
+  absl::StatusOr<kms::GenerateRandomResponse> GenerateRandom(const Caller&,
+                                                             kms::GenerateRandomRequest& req,
+                                                             CallInfo* info) {
+    if (!req.custom_key_store_id.empty()) {
+      return KmsError(ErrorType::kUnsupportedOperation, "veil-kms has no custom key stores");
     }
-    if (!n.has_value()) return NullField("numberOfBytes");
-    VEIL_ASSIGN_OR_RETURN(size_t size, NumberOfBytes(*n));
-    VEIL_ASSIGN_OR_RETURN(std::optional<AttestedRecipient> recipient, ReadRecipient(f, info));
+    if (!req.number_of_bytes.has_value()) return NullField("numberOfBytes");
+    VEIL_ASSIGN_OR_RETURN(size_t size, NumberOfBytes(*req.number_of_bytes));
+    VEIL_ASSIGN_OR_RETURN(std::optional<AttestedRecipient> recipient,
+                          VerifyRecipient(req.recipient, info));
     VEIL_ASSIGN_OR_RETURN(SecretBytes random, crypto::RandomSecret(size));
-    Json out = Json::object();
-    VEIL_RETURN_IF_ERROR(PutPlaintext(out, random, recipient));
+    kms::GenerateRandomResponse out;
+    VEIL_RETURN_IF_ERROR(ReleasePlaintext(std::move(random), recipient, &out.plaintext,
+                                          &out.ciphertext_for_recipient));
     return out;
   }
 
-  absl::StatusOr<std::string> AliasName(const Fields& f) {
-    VEIL_ASSIGN_OR_RETURN(std::string name, f.String("AliasName", 256));
+  static absl::Status CheckAliasName(const std::string& name) {
+    if (name.empty()) return NullField("aliasName");
     if (!name.starts_with("alias/")) return Validation("Invalid identifier");
-    if (name.starts_with("alias/aws/")) return KmsError("NotAuthorizedException", "");
+    if (name.starts_with("alias/aws/")) return KmsError(ErrorType::kNotAuthorized, "");
     if (!ValidAliasName(name)) {
       return Validation(absl::StrCat(
           "1 validation error detected: Value '", name,
           "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
           "expression pattern: ^[a-zA-Z0-9:/_-]+$"));
     }
-    return name;
+    return absl::OkStatus();
   }
 
   // AliasTarget resolves TargetKeyId (a key id or key ARN, never an alias)
   // in the caller's account and checks `operation` on it.
-  absl::StatusOr<KeyRecord> AliasTarget(const Caller& caller, const Fields& f,
+  absl::StatusOr<KeyRecord> AliasTarget(const Caller& caller, const std::string& target,
                                         std::string_view operation, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string target, f.String("TargetKeyId", 2048));
+    VEIL_RETURN_IF_ERROR(CheckKeyId(target, "targetKeyId"));
     if (target.starts_with("alias/") || target.find(":alias/") != std::string::npos) {
       return Validation("Aliases must refer to keys. Not aliases");
     }
@@ -864,113 +810,109 @@ class KeyService::Impl {
     return key;
   }
 
-  absl::StatusOr<Json> CreateAlias(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string name, AliasName(f));
-    VEIL_ASSIGN_OR_RETURN(KeyRecord key, AliasTarget(caller, f, "CreateAlias", info));
+  absl::StatusOr<kms::EmptyResponse> CreateAlias(const Caller& caller,
+                                                 kms::CreateAliasRequest& req, CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckAliasName(req.alias_name));
+    VEIL_ASSIGN_OR_RETURN(KeyRecord key,
+                          AliasTarget(caller, req.target_key_id, "CreateAlias", info));
     const int64_t now = NowMs();
-    absl::Status status = store_->CreateAlias({caller.account, name, key.key_id, now, now});
+    absl::Status status =
+        store_->CreateAlias({caller.account, req.alias_name, key.key_id, now, now});
     if (absl::IsAlreadyExists(status)) {
-      return KmsError("AlreadyExistsException",
-                      absl::StrCat("An alias with the name ", AliasArn(caller.account, name),
-                                   " already exists"));
+      return KmsError(ErrorType::kAlreadyExists,
+                      absl::StrCat("An alias with the name ",
+                                   AliasArn(caller.account, req.alias_name), " already exists"));
     }
     VEIL_RETURN_IF_ERROR(status);
-    return Json::object();
+    return kms::EmptyResponse{};
   }
 
-  absl::StatusOr<Json> UpdateAlias(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string name, AliasName(f));
-    VEIL_ASSIGN_OR_RETURN(KeyRecord key, AliasTarget(caller, f, "UpdateAlias", info));
-    std::optional<AliasRecord> alias = store_->FindAlias(caller.account, name);
-    if (!alias.has_value()) {
-      return KmsError("NotFoundException",
-                      absl::StrCat("Alias ", AliasArn(caller.account, name), " is not found."));
-    }
+  absl::StatusOr<kms::EmptyResponse> UpdateAlias(const Caller& caller,
+                                                 kms::UpdateAliasRequest& req, CallInfo* info) {
+    VEIL_RETURN_IF_ERROR(CheckAliasName(req.alias_name));
+    VEIL_ASSIGN_OR_RETURN(KeyRecord key,
+                          AliasTarget(caller, req.target_key_id, "UpdateAlias", info));
+    std::optional<AliasRecord> alias = store_->FindAlias(caller.account, req.alias_name);
+    if (!alias.has_value()) return AliasNotFound(caller.account, req.alias_name);
     if (std::optional<KeyRecord> old = store_->FindKey(alias->target_key_id); old.has_value()) {
       VEIL_RETURN_IF_ERROR(Authorize(*old, Context(caller, *old, "UpdateAlias")));
     }
-    VEIL_RETURN_IF_ERROR(store_->UpdateAlias(caller.account, name, key.key_id, NowMs()));
-    return Json::object();
+    VEIL_RETURN_IF_ERROR(store_->UpdateAlias(caller.account, req.alias_name, key.key_id, NowMs()));
+    return kms::EmptyResponse{};
   }
 
-  absl::StatusOr<Json> DeleteAlias(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string name, f.String("AliasName", 256));
-    if (!name.starts_with("alias/")) return Validation("Invalid identifier");
-    std::optional<AliasRecord> alias = store_->FindAlias(caller.account, name);
-    if (!alias.has_value()) {
-      return KmsError("NotFoundException",
-                      absl::StrCat("Alias ", AliasArn(caller.account, name), " is not found."));
-    }
+  absl::StatusOr<kms::EmptyResponse> DeleteAlias(const Caller& caller,
+                                                 kms::DeleteAliasRequest& req, CallInfo* info) {
+    if (req.alias_name.empty()) return NullField("aliasName");
+    if (!req.alias_name.starts_with("alias/")) return Validation("Invalid identifier");
+    std::optional<AliasRecord> alias = store_->FindAlias(caller.account, req.alias_name);
+    if (!alias.has_value()) return AliasNotFound(caller.account, req.alias_name);
     if (std::optional<KeyRecord> key = store_->FindKey(alias->target_key_id); key.has_value()) {
       info->key_arn = KeyArn(*key);
       VEIL_RETURN_IF_ERROR(Authorize(*key, Context(caller, *key, "DeleteAlias")));
     }
-    VEIL_RETURN_IF_ERROR(store_->DeleteAlias(caller.account, name));
-    return Json::object();
+    VEIL_RETURN_IF_ERROR(store_->DeleteAlias(caller.account, req.alias_name));
+    return kms::EmptyResponse{};
   }
 
-  absl::StatusOr<Json> ListAliases(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> key_id, f.OptString("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(auto paging, Paging(f));
+  absl::StatusOr<kms::ListAliasesResponse> ListAliases(const Caller& caller,
+                                                       kms::ListAliasesRequest& req,
+                                                       CallInfo* info) {
+    VEIL_ASSIGN_OR_RETURN(size_t limit, Limit(req.limit));
     std::string filter;
-    if (key_id.has_value()) {
+    if (!req.key_id.empty()) {
       VEIL_ASSIGN_OR_RETURN(KeyRecord key,
-                            ResolveAndAuthorize(caller, *key_id, "ListAliases", info));
+                            ResolveAndAuthorize(caller, req.key_id, "ListAliases", info));
       filter = key.key_id;
     }
-    Json aliases = Json::array();
-    bool truncated = false;
-    std::string last;
+    kms::ListAliasesResponse out;
+    out.truncated = false;
     for (const AliasRecord& a : store_->ListAliases(caller.account, filter)) {
-      if (!paging.second.empty() && a.alias_name <= paging.second) continue;
-      if (aliases.size() == paging.first) {
-        truncated = true;
+      if (!req.marker.empty() && a.alias_name <= req.marker) continue;
+      if (out.aliases.size() == limit) {
+        out.truncated = true;
+        out.next_marker = out.aliases.back().alias_name;
         break;
       }
-      aliases.push_back({{"AliasName", a.alias_name},
-                         {"AliasArn", AliasArn(caller.account, a.alias_name)},
-                         {"TargetKeyId", a.target_key_id},
-                         {"CreationDate", EpochSeconds(a.created_ms)},
-                         {"LastUpdatedDate", EpochSeconds(a.updated_ms)}});
-      last = a.alias_name;
+      out.aliases.push_back({a.alias_name, AliasArn(caller.account, a.alias_name),
+                             a.target_key_id, FromMs(a.created_ms), FromMs(a.updated_ms)});
     }
-    Json out = {{"Aliases", aliases}, {"Truncated", truncated}};
-    if (truncated) out["NextMarker"] = last;
     return out;
   }
 
-  absl::Status CheckPolicyName(const Fields& f, bool required) {
-    VEIL_ASSIGN_OR_RETURN(std::optional<std::string> name, f.OptString("PolicyName", 128));
-    if (!name.has_value()) {
-      return required ? NullField("policyName") : absl::OkStatus();
+  static absl::Status CheckPolicyName(const std::string& name) {
+    if (!name.empty() && name != "default") {
+      return KmsError(ErrorType::kNotFound, "No such policy exists");
     }
-    if (*name != "default") return KmsError("NotFoundException", "No such policy exists");
     return absl::OkStatus();
   }
 
-  absl::StatusOr<Json> GetKeyPolicy(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveAndAuthorize(caller, id, "GetKeyPolicy", info));
-    VEIL_RETURN_IF_ERROR(CheckPolicyName(f, false));
-    return Json{{"Policy", key.policy}, {"PolicyName", "default"}};
+  absl::StatusOr<kms::GetKeyPolicyResponse> GetKeyPolicy(const Caller& caller,
+                                                         kms::GetKeyPolicyRequest& req,
+                                                         CallInfo* info) {
+    VEIL_ASSIGN_OR_RETURN(KeyRecord key,
+                          ResolveAndAuthorize(caller, req.key_id, "GetKeyPolicy", info));
+    VEIL_RETURN_IF_ERROR(CheckPolicyName(req.policy_name));
+    return kms::GetKeyPolicyResponse{key.policy, "default"};
   }
 
-  absl::StatusOr<Json> PutKeyPolicy(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(std::string policy, f.String("Policy", kMaxPolicySize));
-    VEIL_ASSIGN_OR_RETURN(bool bypass, f.Bool("BypassPolicyLockoutSafetyCheck"));
-    VEIL_ASSIGN_OR_RETURN(KeyRecord key, ResolveAndAuthorize(caller, id, "PutKeyPolicy", info));
-    VEIL_RETURN_IF_ERROR(CheckPolicyName(f, false));
+  absl::StatusOr<kms::EmptyResponse> PutKeyPolicy(const Caller& caller,
+                                                  kms::PutKeyPolicyRequest& req, CallInfo* info) {
+    if (req.policy.empty()) return NullField("policy");
+    if (req.policy.size() > kMaxPolicySize) return TooLong("policy", kMaxPolicySize);
+    VEIL_ASSIGN_OR_RETURN(KeyRecord key,
+                          ResolveAndAuthorize(caller, req.key_id, "PutKeyPolicy", info));
+    VEIL_RETURN_IF_ERROR(CheckPolicyName(req.policy_name));
     VEIL_RETURN_IF_ERROR(RequireNotPendingDeletion(key));
-    VEIL_RETURN_IF_ERROR(CheckNewPolicy(caller, key, policy, bypass));
-    key.policy = policy;
+    VEIL_RETURN_IF_ERROR(CheckNewPolicy(caller, key, req.policy,
+                                        req.bypass_policy_lockout_safety_check.value_or(false)));
+    key.policy = req.policy;
     VEIL_RETURN_IF_ERROR(store_->UpdateKey(key));
-    return Json::object();
+    return kms::EmptyResponse{};
   }
 
-  absl::StatusOr<Json> SetEnabled(const Caller& caller, const Fields& f, CallInfo* info,
-                                  bool enabled) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
+  absl::StatusOr<kms::EmptyResponse> SetEnabled(const Caller& caller, const std::string& id,
+                                                CallInfo* info, bool enabled) {
     VEIL_ASSIGN_OR_RETURN(
         KeyRecord key,
         ResolveAndAuthorize(caller, id, enabled ? "EnableKey" : "DisableKey", info));
@@ -980,43 +922,47 @@ class KeyService::Impl {
       key.state = want;
       VEIL_RETURN_IF_ERROR(store_->UpdateKey(key));
     }
-    return Json::object();
+    return kms::EmptyResponse{};
   }
-  absl::StatusOr<Json> EnableKey(const Caller& caller, const Fields& f, CallInfo* info) {
-    return SetEnabled(caller, f, info, true);
+  absl::StatusOr<kms::EmptyResponse> EnableKey(const Caller& caller, kms::KeyIdRequest& req,
+                                               CallInfo* info) {
+    return SetEnabled(caller, req.key_id, info, true);
   }
-  absl::StatusOr<Json> DisableKey(const Caller& caller, const Fields& f, CallInfo* info) {
-    return SetEnabled(caller, f, info, false);
+  absl::StatusOr<kms::EmptyResponse> DisableKey(const Caller& caller, kms::KeyIdRequest& req,
+                                                CallInfo* info) {
+    return SetEnabled(caller, req.key_id, info, false);
   }
 
-  absl::StatusOr<Json> ScheduleKeyDeletion(const Caller& caller, const Fields& f,
-                                           CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(std::optional<int64_t> days, f.OptInt("PendingWindowInDays"));
+  absl::StatusOr<kms::ScheduleKeyDeletionResponse> ScheduleKeyDeletion(
+      const Caller& caller, kms::ScheduleKeyDeletionRequest& req, CallInfo* info) {
+    const std::optional<int32_t>& days = req.pending_window_in_days;
     if (days.has_value() && (*days < 7 || *days > 30)) {
       return Validation(absl::StrCat("1 validation error detected: Value '", *days,
                                      "' at 'pendingWindowInDays' failed to satisfy constraint: "
                                      "Member must have value between 7 and 30"));
     }
     VEIL_ASSIGN_OR_RETURN(KeyRecord key,
-                          ResolveAndAuthorize(caller, id, "ScheduleKeyDeletion", info));
+                          ResolveAndAuthorize(caller, req.key_id, "ScheduleKeyDeletion", info));
     VEIL_RETURN_IF_ERROR(RequireNotPendingDeletion(key));
     key.state = KeyState::kPendingDeletion;
-    key.pending_window_days = static_cast<int>(days.value_or(30));
+    key.pending_window_days = days.value_or(30);
     key.deletion_ms = NowMs() + key.pending_window_days * kMsPerDay;
     VEIL_RETURN_IF_ERROR(store_->UpdateKey(key));
-    return Json{{"KeyId", KeyArn(key)},
-                {"DeletionDate", EpochSeconds(key.deletion_ms)},
-                {"KeyState", "PendingDeletion"},
-                {"PendingWindowInDays", key.pending_window_days}};
+    kms::ScheduleKeyDeletionResponse out;
+    out.key_id = KeyArn(key);
+    out.deletion_date = FromMs(key.deletion_ms);
+    out.key_state = KeyStateName(key.state);
+    out.pending_window_in_days = key.pending_window_days;
+    return out;
   }
 
-  absl::StatusOr<Json> CancelKeyDeletion(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
+  absl::StatusOr<kms::CancelKeyDeletionResponse> CancelKeyDeletion(const Caller& caller,
+                                                                   kms::KeyIdRequest& req,
+                                                                   CallInfo* info) {
     VEIL_ASSIGN_OR_RETURN(KeyRecord key,
-                          ResolveAndAuthorize(caller, id, "CancelKeyDeletion", info));
+                          ResolveAndAuthorize(caller, req.key_id, "CancelKeyDeletion", info));
     if (key.state != KeyState::kPendingDeletion) {
-      return KmsError("KMSInvalidStateException",
+      return KmsError(ErrorType::kInvalidState,
                       absl::StrCat(KeyArn(key), " is not pending deletion."));
     }
     // As in AWS, a key whose deletion is cancelled comes back Disabled.
@@ -1024,68 +970,71 @@ class KeyService::Impl {
     key.deletion_ms = 0;
     key.pending_window_days = 0;
     VEIL_RETURN_IF_ERROR(store_->UpdateKey(key));
-    return Json{{"KeyId", KeyArn(key)}};
+    return kms::CancelKeyDeletionResponse{KeyArn(key)};
   }
 
-  absl::StatusOr<Json> EnableKeyRotation(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
-    VEIL_ASSIGN_OR_RETURN(std::optional<int64_t> period, f.OptInt("RotationPeriodInDays"));
+  absl::StatusOr<kms::EmptyResponse> EnableKeyRotation(const Caller& caller,
+                                                       kms::EnableKeyRotationRequest& req,
+                                                       CallInfo* info) {
+    const std::optional<int32_t>& period = req.rotation_period_in_days;
     if (period.has_value() && (*period < 90 || *period > 2560)) {
       return Validation(absl::StrCat("1 validation error detected: Value '", *period,
                                      "' at 'rotationPeriodInDays' failed to satisfy constraint: "
                                      "Member must have value between 90 and 2560"));
     }
     VEIL_ASSIGN_OR_RETURN(KeyRecord key,
-                          ResolveAndAuthorize(caller, id, "EnableKeyRotation", info));
+                          ResolveAndAuthorize(caller, req.key_id, "EnableKeyRotation", info));
     VEIL_RETURN_IF_ERROR(RequireUsable(key));
     if (!key.rotation_enabled || period.has_value()) {
       key.rotation_enabled = true;
-      key.rotation_period_days = static_cast<int>(period.value_or(key.rotation_period_days));
+      key.rotation_period_days = period.value_or(key.rotation_period_days);
       key.next_rotation_ms = NowMs() + int64_t{key.rotation_period_days} * kMsPerDay;
       VEIL_RETURN_IF_ERROR(store_->UpdateKey(key));
     }
-    return Json::object();
+    return kms::EmptyResponse{};
   }
 
-  absl::StatusOr<Json> DisableKeyRotation(const Caller& caller, const Fields& f,
-                                          CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
+  absl::StatusOr<kms::EmptyResponse> DisableKeyRotation(const Caller& caller,
+                                                        kms::KeyIdRequest& req, CallInfo* info) {
     VEIL_ASSIGN_OR_RETURN(KeyRecord key,
-                          ResolveAndAuthorize(caller, id, "DisableKeyRotation", info));
+                          ResolveAndAuthorize(caller, req.key_id, "DisableKeyRotation", info));
     VEIL_RETURN_IF_ERROR(RequireUsable(key));
     if (key.rotation_enabled) {
       key.rotation_enabled = false;
       key.next_rotation_ms = 0;
       VEIL_RETURN_IF_ERROR(store_->UpdateKey(key));
     }
-    return Json::object();
+    return kms::EmptyResponse{};
   }
 
-  absl::StatusOr<Json> GetKeyRotationStatus(const Caller& caller, const Fields& f,
-                                            CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
+  absl::StatusOr<kms::GetKeyRotationStatusResponse> GetKeyRotationStatus(const Caller& caller,
+                                                                         kms::KeyIdRequest& req,
+                                                                         CallInfo* info) {
     VEIL_ASSIGN_OR_RETURN(KeyRecord key,
-                          ResolveAndAuthorize(caller, id, "GetKeyRotationStatus", info));
+                          ResolveAndAuthorize(caller, req.key_id, "GetKeyRotationStatus", info));
     VEIL_RETURN_IF_ERROR(RequireNotPendingDeletion(key));
     VEIL_ASSIGN_OR_RETURN(key, MaybeRotate(std::move(key)));
-    Json out = {{"KeyId", KeyArn(key)}, {"KeyRotationEnabled", key.rotation_enabled}};
+    kms::GetKeyRotationStatusResponse out;
+    out.key_id = KeyArn(key);
+    out.key_rotation_enabled = key.rotation_enabled;
     if (key.rotation_enabled) {
-      out["RotationPeriodInDays"] = key.rotation_period_days;
-      out["NextRotationDate"] = EpochSeconds(key.next_rotation_ms);
+      out.rotation_period_in_days = key.rotation_period_days;
+      out.next_rotation_date = FromMs(key.next_rotation_ms);
     }
     return out;
   }
 
-  absl::StatusOr<Json> RotateKeyOnDemand(const Caller& caller, const Fields& f, CallInfo* info) {
-    VEIL_ASSIGN_OR_RETURN(std::string id, f.String("KeyId", 2048));
+  absl::StatusOr<kms::CancelKeyDeletionResponse> RotateKeyOnDemand(const Caller& caller,
+                                                                   kms::KeyIdRequest& req,
+                                                                   CallInfo* info) {
     VEIL_ASSIGN_OR_RETURN(KeyRecord key,
-                          ResolveAndAuthorize(caller, id, "RotateKeyOnDemand", info));
+                          ResolveAndAuthorize(caller, req.key_id, "RotateKeyOnDemand", info));
     VEIL_RETURN_IF_ERROR(RequireUsable(key));
     absl::MutexLock lock(&rotate_mu_);
     std::optional<KeyRecord> fresh = store_->FindKey(key.key_id);
     if (!fresh.has_value()) return KeyNotFound(KeyArn(key));
     VEIL_ASSIGN_OR_RETURN(key, RotateNow(*fresh, NowMs()));
-    return Json{{"KeyId", KeyArn(key)}};
+    return kms::CancelKeyDeletionResponse{KeyArn(key)};
   }
 
   Store* const store_;
@@ -1098,20 +1047,6 @@ class KeyService::Impl {
       ABSL_GUARDED_BY(cache_mu_);
   std::map<std::pair<std::string, uint32_t>, std::shared_ptr<const SecretBytes>> materials_
       ABSL_GUARDED_BY(cache_mu_);
-
- public:
-  absl::StatusOr<Json> Dispatch(const Caller& caller, std::string_view operation,
-                                const Json& request, CallInfo* info) {
-    auto it = Operations().find(operation);
-    if (it == Operations().end()) {
-      return KmsError("UnknownOperationException", "");
-    }
-    if (!request.is_object()) {
-      return KmsError("SerializationException", "The request body is not a JSON object");
-    }
-    Fields fields(request);
-    return (this->*(it->second))(caller, fields, info);
-  }
 };
 
 KeyService::KeyService(std::unique_ptr<Impl> impl, KeyServiceOptions options)
@@ -1133,9 +1068,9 @@ bool KeyService::IsOperation(std::string_view operation) {
   return Impl::Operations().contains(operation);
 }
 
-absl::StatusOr<Json> KeyService::Call(const Caller& caller, std::string_view operation,
-                                      const Json& request, CallInfo* info) {
-  return impl_->Dispatch(caller, operation, request, info);
+absl::StatusOr<std::string> KeyService::Call(const Caller& caller, std::string_view operation,
+                                             std::string_view body, CallInfo* info) {
+  return impl_->Dispatch(caller, operation, body, info);
 }
 
 }  // namespace veil::kms_server

@@ -1,8 +1,9 @@
 // KeyService: the KMS operations of veil-kms over the store, independent of
 // HTTP and SigV4 (which request_handler.h adds). Requests and responses are
-// the JSON objects of the AWS KMS API
-// (https://docs.aws.amazon.com/kms/latest/APIReference/), with AWS's fields,
-// validation and error types.
+// the AWS JSON 1.1 bodies of the AWS KMS API
+// (https://docs.aws.amazon.com/kms/latest/APIReference/), decoded and
+// encoded with veil/kms/json_codec.h (the codec the KMS client uses), with
+// AWS's validation and error types (kms::KmsError).
 #ifndef VEIL_KMS_SERVER_KEY_SERVICE_H_
 #define VEIL_KMS_SERVER_KEY_SERVICE_H_
 
@@ -20,7 +21,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "nlohmann/json.hpp"
 #include "veil/common/secret_bytes.h"
 #include "veil/kms_server/policy.h"
 #include "veil/kms_server/root_key.h"
@@ -90,10 +90,11 @@ class KeyService {
   // IsOperation says whether `operation` ("Decrypt") is implemented.
   static bool IsOperation(std::string_view operation);
 
-  // Call runs `operation` for `caller` with the JSON request object
-  // `request`. Failures are KmsError statuses (kms_errors.h).
-  absl::StatusOr<nlohmann::json> Call(const Caller& caller, std::string_view operation,
-                                      const nlohmann::json& request, CallInfo* info);
+  // Call runs `operation` for `caller` with the JSON request body `body` (an
+  // empty body is `{}`) and returns the JSON response body. Failures are
+  // kms::KmsError statuses carrying the AWS error type.
+  absl::StatusOr<std::string> Call(const Caller& caller, std::string_view operation,
+                                   std::string_view body, CallInfo* info);
 
   // region returns the service's region.
   const std::string& region() const { return options_.region; }

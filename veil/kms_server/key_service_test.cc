@@ -8,8 +8,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "veil/common/encoding.h"
-#include "veil/kms_server/kms_errors.h"
+#include "veil/kms/types.h"
 #include "veil/testing/status_matchers.h"
 
 namespace veil::kms_server {
@@ -79,9 +80,12 @@ class KeyServiceTest : public ::testing::Test {
     service_ = std::move(*service);
   }
 
-  absl::StatusOr<Json> Call(const Caller& caller, const std::string& op, const Json& req) {
-    CallInfo info;
-    return service_->Call(caller, op, req, &info);
+  absl::StatusOr<Json> Call(const Caller& caller, const std::string& op, const Json& req,
+                            CallInfo* info = nullptr) {
+    CallInfo ignored;
+    auto body = service_->Call(caller, op, req.dump(), info != nullptr ? info : &ignored);
+    if (!body.ok()) return body.status();
+    return Json::parse(*body);
   }
   Json Ok(const Caller& caller, const std::string& op, const Json& req) {
     auto r = Call(caller, op, req);
@@ -92,7 +96,9 @@ class KeyServiceTest : public ::testing::Test {
   // succeeded).
   std::string ErrorType(const Caller& caller, const std::string& op, const Json& req) {
     auto r = Call(caller, op, req);
-    return r.ok() ? "" : KmsErrorType(r.status());
+    if (r.ok()) return "";
+    auto type = kms::GetKmsErrorType(r.status());
+    return type.has_value() ? kms::ErrorTypeName(*type) : "untyped: " + r.status().ToString();
   }
   std::string NewKey(const Caller& caller = kAlice) {
     return Ok(caller, "CreateKey", Json::object())["KeyMetadata"]["KeyId"];
@@ -301,7 +307,7 @@ TEST_F(KeyServiceTest, PolicyConditionsGateDecrypt) {
   EXPECT_EQ(ErrorType(kBob, "Decrypt", req), "AccessDeniedException") << "PCR0 mismatch";
   req["Recipient"] = good_recipient;
   CallInfo info;
-  auto dec = service_->Call(kBob, "Decrypt", req, &info);
+  auto dec = Call(kBob, "Decrypt", req, &info);
   ASSERT_TRUE(dec.ok()) << dec.status();
   EXPECT_FALSE(dec->contains("Plaintext"));
   EXPECT_EQ(*Base64Decode((*dec)["CiphertextForRecipient"].get<std::string>()),
@@ -361,6 +367,10 @@ TEST_F(KeyServiceTest, ListKeysPaginatesPerAccount) {
 TEST_F(KeyServiceTest, UnknownOperationAndNonObjectBodies) {
   EXPECT_EQ(ErrorType(kAlice, "CreateGrant", Json::object()), "UnknownOperationException");
   EXPECT_EQ(ErrorType(kAlice, "CreateKey", Json::array()), "SerializationException");
+  CallInfo info;
+  EXPECT_TRUE(service_->Call(kAlice, "ListKeys", "", &info).ok()) << "an empty body is {}";
+  EXPECT_EQ(kms::GetKmsErrorType(service_->Call(kAlice, "ListKeys", "{", &info).status()),
+            kms::ErrorType::kSerialization);
   EXPECT_TRUE(KeyService::IsOperation("ReEncrypt"));
   EXPECT_FALSE(KeyService::IsOperation("reencrypt"));
 }

@@ -5,15 +5,16 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
 #include "veil/common/encoding.h"
 #include "veil/common/secret_bytes.h"
 #include "veil/crypto/random.h"
+#include "veil/kms/types.h"
 #include "veil/kms_server/kms_errors.h"
 
 namespace veil::kms_server {
 
-using Json = nlohmann::json;
+using kms::ErrorType;
+using kms::KmsError;
 
 namespace {
 
@@ -114,13 +115,13 @@ HttpResponse RequestHandler::Handle(const HttpRequest& request) const {
   };
 
   if (request.method != "POST" || (request.path != "/" && !request.path.empty())) {
-    HttpResponse r = ErrorResponse(KmsError("UnknownOperationException", ""), &audit);
+    HttpResponse r = ErrorResponse(KmsError(ErrorType::kUnknownOperation, ""), &audit);
     r.status = 404;
     return done(std::move(r));
   }
   if (request.body.size() > kMaxRequestBody) {
     return done(ErrorResponse(
-        KmsError("RequestEntityTooLargeException",
+        KmsError(ErrorType::kRequestEntityTooLarge,
                  absl::StrCat("The request body is larger than ", kMaxRequestBody, " bytes")),
         &audit));
   }
@@ -134,15 +135,15 @@ HttpResponse RequestHandler::Handle(const HttpRequest& request) const {
   auto verified = verifier_->Verify(parts);
   if (!verified.ok()) {
     std::optional<kms::SigV4Failure> failure = kms::GetSigV4Failure(verified.status());
-    if (!failure.has_value()) return done(ErrorResponse(verified.status(), &audit));
-    return done(ErrorResponse(
-        KmsError(kms::SigV4FailureAwsType(*failure), std::string(verified.status().message())),
-        &audit));
+    std::optional<ErrorType> type;
+    if (failure.has_value()) type = kms::ParseErrorType(kms::SigV4FailureAwsType(*failure));
+    if (!type.has_value()) return done(ErrorResponse(verified.status(), &audit));
+    return done(ErrorResponse(KmsError(*type, std::string(verified.status().message())), &audit));
   }
   audit.access_key_id = verified->access_key_id;
   std::optional<PrincipalRecord> principal = principals_->Find(verified->access_key_id);
   if (!principal.has_value()) {
-    return done(ErrorResponse(KmsError("UnrecognizedClientException",
+    return done(ErrorResponse(KmsError(ErrorType::kUnrecognizedClient,
                                        "The security token included in the request is invalid."),
                               &audit));
   }
@@ -155,29 +156,13 @@ HttpResponse RequestHandler::Handle(const HttpRequest& request) const {
   }
   audit.operation = operation.size() <= 64 ? operation : operation.substr(0, 64);
   if (!KeyService::IsOperation(operation)) {
-    return done(ErrorResponse(KmsError("UnknownOperationException", ""), &audit));
-  }
-
-  Json body = request.body.empty()
-                  ? Json::object()
-                  : Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    return done(ErrorResponse(KmsError("SerializationException", "The request body is not JSON"),
-                              &audit));
+    return done(ErrorResponse(KmsError(ErrorType::kUnknownOperation, ""), &audit));
   }
 
   Caller caller{principal->arn, principal->account, principal->access_key_id,
                 request.secure_transport};
   CallInfo info;
-  auto result = service_->Call(caller, operation, body, &info);
-  // The request may have carried plaintext; its parsed copy is wiped here.
-  if (body.is_object()) {
-    auto it = body.find("Plaintext");
-    if (it != body.end() && it->is_string()) {
-      std::string& s = it->get_ref<std::string&>();
-      SecureWipe(s.data(), s.size());
-    }
-  }
+  auto result = service_->Call(caller, operation, request.body, &info);
   audit.key_arn = info.key_arn;
   audit.recipient_pcr0 = info.recipient_pcr0_hex;
   audit.recipient_module_id = info.recipient_module_id;
@@ -186,12 +171,7 @@ HttpResponse RequestHandler::Handle(const HttpRequest& request) const {
 
   audit.outcome = "ok";
   HttpResponse r;
-  r.body = result->dump(-1, ' ', false, Json::error_handler_t::replace);
-  // The response may carry a plaintext data key; wipe the JSON's copy.
-  if (result->contains("Plaintext")) {
-    std::string& s = (*result)["Plaintext"].get_ref<std::string&>();
-    SecureWipe(s.data(), s.size());
-  }
+  r.body = *std::move(result);
   r.headers.emplace_back("Content-Type", kJsonContentType);
   return done(std::move(r));
 }

@@ -12,7 +12,7 @@ VEIL_KMS="$1"
 AWS=""
 for candidate in /usr/bin/aws "$(command -v aws || true)"; do
   if [[ -n "${candidate}" && -x "${candidate}" ]] &&
-     "${candidate}" --version 2>/dev/null | grep -q '^aws-cli/2\.'; then
+     [[ "$("${candidate}" --version 2>/dev/null)" == aws-cli/2.* ]]; then
     AWS="${candidate}"
     break
   fi
@@ -115,8 +115,10 @@ cat >policy.json <<'JSON'
    "Condition": {"StringNotEquals": {"kms:EncryptionContext:tenant": "acme"}}}]}
 JSON
 kms put-key-policy --key-id "${KEY2_ID}" --policy-name default --policy file://policy.json
-kms get-key-policy --key-id "${KEY2_ID}" --policy-name default --query Policy |
-  grep -q only-acme || fail "get-key-policy does not return the new policy"
+# (Output captured first: `grep -q` closing the pipe early would make the CLI
+# fail with EPIPE under pipefail.)
+GOT_POLICY="$(kms get-key-policy --key-id "${KEY2_ID}" --policy-name default --query Policy)"
+grep -q only-acme <<<"${GOT_POLICY}" || fail "get-key-policy does not return the new policy"
 kms encrypt --key-id "${KEY2_ID}" --plaintext fileb://plain.txt --encryption-context tenant=globex \
   --query CiphertextBlob | base64 -d >globex.bin
 expect_error AccessDeniedException decrypt --ciphertext-blob fileb://globex.bin \
