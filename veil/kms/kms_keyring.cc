@@ -173,6 +173,14 @@ absl::Status KmsKeyring::OnDecrypt(DecryptionMaterials& materials,
     materials.plaintext_data_key = std::move(resp->plaintext);
     return absl::OkStatus();
   }
+  if (candidates.empty() && !ParseKmsKeyArn(key_id_).ok()) {
+    // Gotcha 13, explained where it bites.
+    return absl::PermissionDeniedError(
+        "KMS keyring for " + key_id_ +
+        ": no aws-kms encrypted data key for this key; encrypted data keys name the key ARN "
+        "KMS answered with, so a keyring that decrypts must be configured with a key ARN, not "
+        "an alias or key id");
+  }
   return NothingUnwrapped("KMS keyring for " + key_id_, errors);
 }
 

@@ -159,6 +159,7 @@ TEST_F(KmsKeyringTest, AliasConfiguredKeyringCannotDecrypt) {
   absl::Status s = Keyring("alias/acme")->OnDecrypt(d, m.encrypted_data_keys);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(std::string(s.message()), HasSubstr("no aws-kms encrypted data key"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("must be configured with a key ARN"));
   EXPECT_TRUE(kms_->Calls().empty());
 }
 

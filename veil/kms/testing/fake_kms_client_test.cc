@@ -1,8 +1,11 @@
 #include "veil/kms/testing/fake_kms_client.h"
 
+#include <memory>
+
 #include "gtest/gtest.h"
 #include "veil/crypto/cms.h"
 #include "veil/crypto/rsa.h"
+#include "veil/kms/testing/fake_kms_server.h"
 #include "veil/testing/status_matchers.h"
 
 namespace veil::kms::testing {
@@ -198,6 +201,42 @@ TEST(FakeKmsClientTest, ReEncryptMovesBetweenKeysAndContexts) {
   dec.encryption_context = {{"y", "2"}};
   VEIL_ASSERT_OK_AND_ASSIGN(DecryptResponse dr, kms.Decrypt(dec));
   EXPECT_EQ(Str(dr.plaintext), "k");
+}
+
+TEST(FakeKmsServerTest, ServesTheFakeOverHttpWithSigV4) {
+  auto kms = std::make_shared<FakeKmsClient>("eu-west-1", "111122223333");
+  const std::string arn = kms->AddKey();
+  VEIL_ASSERT_OK_AND_ASSIGN(auto server,
+                            FakeKmsServer::Start(kms, {{"AKIDTEST", "secret"}}, "eu-west-1"));
+  HttpKmsClientOptions o;
+  o.endpoint = server->url();
+  o.region = "eu-west-1";
+  o.credentials = AwsCredentials{"AKIDTEST", Secret("secret"), ""};
+  VEIL_ASSERT_OK_AND_ASSIGN(auto client, HttpKmsClient::Create(std::move(o)));
+
+  GenerateDataKeyRequest g;
+  g.key_id = arn;
+  g.number_of_bytes = 32;
+  g.encryption_context = {{"tenant", "acme"}};
+  VEIL_ASSERT_OK_AND_ASSIGN(GenerateDataKeyResponse gr, client->GenerateDataKey(g));
+  DecryptRequest d;
+  d.ciphertext_blob = gr.ciphertext_blob;
+  d.encryption_context = g.encryption_context;
+  VEIL_ASSERT_OK_AND_ASSIGN(DecryptResponse dr, client->Decrypt(d));
+  EXPECT_EQ(Str(dr.plaintext), Str(gr.plaintext));
+  EXPECT_EQ(server->requests(), 2);
+
+  // Errors keep their AWS type across the wire.
+  d.encryption_context = {{"tenant", "other"}};
+  EXPECT_EQ(GetKmsErrorType(client->Decrypt(d).status()), ErrorType::kInvalidCiphertext);
+  EXPECT_EQ(GetKmsErrorType(client->DescribeKey({"alias/none"}).status()), ErrorType::kNotFound);
+
+  HttpKmsClientOptions bad;
+  bad.endpoint = server->url();
+  bad.region = "eu-west-1";
+  bad.credentials = AwsCredentials{"AKIDTEST", Secret("wrong"), ""};
+  VEIL_ASSERT_OK_AND_ASSIGN(auto intruder, HttpKmsClient::Create(std::move(bad)));
+  EXPECT_EQ(GetKmsErrorType(intruder->DescribeKey({arn}).status()), ErrorType::kInvalidSignature);
 }
 
 }  // namespace
