@@ -41,11 +41,14 @@ absl::StatusOr<esdk::CommitmentPolicy> ParsePolicyFlag(const std::string& text) 
 }
 
 absl::StatusOr<std::shared_ptr<esdk::CryptoMaterialsManager>> MakeCmm(
-    const std::vector<std::string>& wrapping_keys, const std::vector<std::string>& required_keys) {
+    const std::vector<std::string>& wrapping_keys, const std::vector<std::string>& required_keys,
+    KeyringUse use) {
   for (const std::string& key : required_keys) {
     if (key.empty()) return UsageError("--required-encryption-context-key: empty key");
   }
-  VEIL_ASSIGN_OR_RETURN(auto keyring, KeyringFromSpecs(wrapping_keys));
+  KeyringSources sources;
+  sources.use = use;
+  VEIL_ASSIGN_OR_RETURN(auto keyring, KeyringFromSpecs(wrapping_keys, sources));
   std::shared_ptr<esdk::CryptoMaterialsManager> cmm = esdk::DefaultCmm::Create(std::move(keyring));
   if (required_keys.empty()) return cmm;
   VEIL_ASSIGN_OR_RETURN(

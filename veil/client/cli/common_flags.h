@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "veil/client/cli/wrapping_key_spec.h"
 #include "veil/esdk/cmm.h"
 #include "veil/esdk/encryption_context.h"
 #include "veil/esdk/materials.h"
@@ -24,10 +25,12 @@ absl::StatusOr<esdk::EncryptionContext> ParseContextFlags(const std::vector<std:
 // ParsePolicyFlag parses --commitment-policy (UsageError when unknown).
 absl::StatusOr<esdk::CommitmentPolicy> ParsePolicyFlag(const std::string& text);
 
-// MakeCmm loads the --wrapping-key keyrings into a DefaultCmm, wrapped in a
-// RequiredEncryptionContextCmm when `required_keys` is not empty.
+// MakeCmm loads the --wrapping-key keyrings for `use` into a DefaultCmm,
+// wrapped in a RequiredEncryptionContextCmm when `required_keys` is not
+// empty.
 absl::StatusOr<std::shared_ptr<esdk::CryptoMaterialsManager>> MakeCmm(
-    const std::vector<std::string>& wrapping_keys, const std::vector<std::string>& required_keys);
+    const std::vector<std::string>& wrapping_keys, const std::vector<std::string>& required_keys,
+    KeyringUse use = KeyringUse::kEncrypt);
 
 // CheckInputOutput rejects (UsageError) an empty path or an output that is
 // literally the input (other aliases are caught when the files are opened).

@@ -62,8 +62,9 @@ absl::Status RunDecrypt(const DecryptCommandOptions& options) {
     }
   }
   decrypt.refuse_signed_suites = options.refuse_signed;
-  VEIL_ASSIGN_OR_RETURN(auto cmm,
-                        MakeCmm(options.wrapping_keys, options.required_encryption_context_keys));
+  VEIL_ASSIGN_OR_RETURN(auto cmm, MakeCmm(options.wrapping_keys,
+                                          options.required_encryption_context_keys,
+                                          KeyringUse::kDecrypt));
 
   esdk::MessageInfo info;
   VEIL_RETURN_IF_ERROR(esdk::DecryptStream(*cmm, options.input, options.output, decrypt, &info));

@@ -17,7 +17,9 @@ inline constexpr char kWrappingKeySpecFooter[] =
     "      padding is pkcs1, oaep-sha1, oaep-sha256, oaep-sha384 or oaep-sha512\n"
     "      (veil keygen --rsa 3072 --out PREFIX makes PREFIX.pem and PREFIX.pub.pem)\n"
     "  kms:<key-id-or-arn>\n"
-    "      needs the KMS key service (not built yet)\n"
+    "      an AWS KMS key (key ARN, alias ARN, alias/<name> or key id to encrypt; the key ARN\n"
+    "      to decrypt). Credentials, region and endpoint come from the AWS environment and\n"
+    "      ~/.aws files; AWS_ENDPOINT_URL_KMS points at veil-kms instead of AWS KMS\n"
     "  provider-id and key-name must match the ones used to encrypt.\n";
 
 inline constexpr char kCommitmentPolicyHelp[] =

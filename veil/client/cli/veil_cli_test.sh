@@ -261,9 +261,14 @@ expect_fail enc-forbid 2 forbid.veil
 run enc-same encrypt --input plain.bin --output plain.bin --wrapping-key "$aes_spec"
 expect_fail enc-same 2 none
 same plain.bin aes.out enc-same-unchanged
-run enc-kms encrypt --input plain.bin --output kms.veil \
+# kms: with no AWS configuration at all fails before any request is made.
+AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+  AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY= AWS_PROFILE= \
+  run enc-kms encrypt --input plain.bin --output kms.veil \
   --wrapping-key kms:arn:aws:kms:us-west-2:111122223333:key/example
-expect_fail enc-kms 1 kms.veil "kms: wrapping keys need the KMS key service (not built yet)"
+expect_fail enc-kms 1 kms.veil "no AWS credentials found"
+run dec-kms-alias decrypt --input aes.veil --output kms-alias.out --wrapping-key kms:alias/acme
+expect_fail dec-kms-alias 2 kms-alias.out "decrypting needs the key ARN"
 run enc-bad-spec encrypt --input plain.bin --output spec.veil --wrapping-key raw-aes:only-two
 expect_fail enc-bad-spec 2 spec.veil
 run enc-bad-ec encrypt --input plain.bin --output ec.veil --wrapping-key "$aes_spec" \

@@ -12,6 +12,8 @@
 #include "veil/esdk/multi_keyring.h"
 #include "veil/esdk/raw_aes_keyring.h"
 #include "veil/esdk/raw_rsa_keyring.h"
+#include "veil/kms/arn.h"
+#include "veil/kms/kms_keyring.h"
 
 namespace veil::client {
 namespace {
@@ -90,6 +92,19 @@ absl::StatusOr<std::shared_ptr<const esdk::Keyring>> LoadRawRsa(const WrappingKe
   return std::shared_ptr<const esdk::Keyring>(std::move(keyring));
 }
 
+// MakeKmsClient runs the factory, naming the spec in its errors (for
+// example, missing AWS credentials).
+absl::StatusOr<std::shared_ptr<kms::KmsClient>> MakeKmsClient(const KeyringSources& sources,
+                                                              const WrappingKeySpec& spec) {
+  if (!sources.kms_client) return absl::FailedPreconditionError("no KMS client configured");
+  absl::StatusOr<std::shared_ptr<kms::KmsClient>> made = sources.kms_client();
+  if (!made.ok()) {
+    return absl::Status(made.status().code(),
+                        absl::StrCat("kms:", spec.kms_key_id, ": ", made.status().message()));
+  }
+  return made;
+}
+
 }  // namespace
 
 absl::StatusOr<WrappingKeySpec> ParseWrappingKeySpec(std::string_view spec) {
@@ -101,6 +116,9 @@ absl::StatusOr<WrappingKeySpec> ParseWrappingKeySpec(std::string_view spec) {
 
   if (type == "kms") {
     if (rest.empty()) return BadSpec(spec, "empty KMS key id");
+    if (absl::Status s = kms::ValidateKmsKeyIdentifier(rest); !s.ok()) {
+      return BadSpec(spec, std::string(s.message()));
+    }
     out.type = WrappingKeySpec::Type::kKms;
     out.kms_key_id = std::string(rest);
     return out;
@@ -137,7 +155,31 @@ absl::StatusOr<WrappingKeySpec> ParseWrappingKeySpec(std::string_view spec) {
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const esdk::Keyring>> LoadKeyring(const WrappingKeySpec& spec) {
+absl::StatusOr<std::shared_ptr<kms::KmsClient>> KmsClientFromEnvironment() {
+  VEIL_ASSIGN_OR_RETURN(std::unique_ptr<kms::KmsClient> client,
+                        kms::NewKmsClientFromEnvironment({}, kms::AwsEnvironment::Process()));
+  return std::shared_ptr<kms::KmsClient>(std::move(client));
+}
+
+absl::Status CheckSpecForUse(const WrappingKeySpec& spec, KeyringUse use) {
+  if (spec.type != WrappingKeySpec::Type::kKms || use != KeyringUse::kDecrypt) {
+    return absl::OkStatus();
+  }
+  if (kms::ParseKmsKeyArn(spec.kms_key_id).ok()) return absl::OkStatus();
+  // Gotcha 13: the EDK names the key ARN KMS answered with when encrypting,
+  // and the keyring only unwraps EDKs equal to its identifier.
+  return UsageError(absl::StrCat(
+      "--wrapping-key kms:", spec.kms_key_id,
+      ": decrypting needs the key ARN (arn:aws:kms:<region>:<account>:key/<key-id>). Encrypted "
+      "messages record the key ARN KMS answered with, never an alias or a bare key id, so '",
+      spec.kms_key_id,
+      "' can never match. Find the ARN with: aws kms describe-key --key-id ", spec.kms_key_id,
+      " --query KeyMetadata.Arn"));
+}
+
+absl::StatusOr<std::shared_ptr<const esdk::Keyring>> LoadKeyring(
+    const WrappingKeySpec& spec, const KeyringSources& sources,
+    std::shared_ptr<kms::KmsClient> kms_client) {
   switch (spec.type) {
     case WrappingKeySpec::Type::kRawAes:
       return LoadRawAes(spec);
@@ -146,20 +188,31 @@ absl::StatusOr<std::shared_ptr<const esdk::Keyring>> LoadKeyring(const WrappingK
     case WrappingKeySpec::Type::kKms:
       break;
   }
-  return absl::UnimplementedError("kms: wrapping keys need the KMS key service (not built yet)");
+  VEIL_RETURN_IF_ERROR(CheckSpecForUse(spec, sources.use));
+  if (kms_client == nullptr) {
+    VEIL_ASSIGN_OR_RETURN(kms_client, MakeKmsClient(sources, spec));
+  }
+  VEIL_ASSIGN_OR_RETURN(auto keyring, kms::KmsKeyring::Create(std::move(kms_client),
+                                                              spec.kms_key_id));
+  return std::shared_ptr<const esdk::Keyring>(std::move(keyring));
 }
 
 absl::StatusOr<std::shared_ptr<const esdk::Keyring>> KeyringFromSpecs(
-    const std::vector<std::string>& specs) {
+    const std::vector<std::string>& specs, const KeyringSources& sources) {
   if (specs.empty()) return UsageError("at least one --wrapping-key is required");
   std::vector<WrappingKeySpec> parsed;
   for (const std::string& s : specs) {
     VEIL_ASSIGN_OR_RETURN(WrappingKeySpec p, ParseWrappingKeySpec(s));
+    VEIL_RETURN_IF_ERROR(CheckSpecForUse(p, sources.use));
     parsed.push_back(std::move(p));
   }
   std::vector<std::shared_ptr<const esdk::Keyring>> keyrings;
+  std::shared_ptr<kms::KmsClient> kms_client;  // one for every kms: spec
   for (const WrappingKeySpec& p : parsed) {
-    VEIL_ASSIGN_OR_RETURN(auto keyring, LoadKeyring(p));
+    if (p.type == WrappingKeySpec::Type::kKms && kms_client == nullptr) {
+      VEIL_ASSIGN_OR_RETURN(kms_client, MakeKmsClient(sources, p));
+    }
+    VEIL_ASSIGN_OR_RETURN(auto keyring, LoadKeyring(p, sources, kms_client));
     keyrings.push_back(std::move(keyring));
   }
   if (keyrings.size() == 1) return keyrings.front();

@@ -8,6 +8,7 @@
 #ifndef VEIL_CLIENT_CLI_WRAPPING_KEY_SPEC_H_
 #define VEIL_CLIENT_CLI_WRAPPING_KEY_SPEC_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "veil/crypto/rsa.h"
 #include "veil/esdk/keyring.h"
+#include "veil/kms/client.h"
 
 namespace veil::client {
 
@@ -32,21 +34,49 @@ struct WrappingKeySpec {
 };
 
 // ParseWrappingKeySpec parses one spec. Malformed specs (unknown type,
-// missing or empty fields, unknown padding) are UsageError.
+// missing or empty fields, unknown padding, a KMS identifier that is not a
+// key ARN, alias ARN, alias name or key id) are UsageError.
 absl::StatusOr<WrappingKeySpec> ParseWrappingKeySpec(std::string_view spec);
+
+// KeyringUse says what the keyrings are for. Decrypting with KMS needs key
+// ARNs (brief section 14, gotcha 13).
+enum class KeyringUse { kEncrypt, kDecrypt };
+
+// KmsClientFactory makes the KMS client kms: specs use.
+using KmsClientFactory = std::function<absl::StatusOr<std::shared_ptr<kms::KmsClient>>()>;
+
+// KmsClientFromEnvironment is the default factory: credentials, region and
+// endpoint found the way the AWS SDKs find them (kms::ResolveAwsConfig), so
+// AWS_ENDPOINT_URL_KMS points `veil` at veil-kms and its absence at AWS KMS.
+absl::StatusOr<std::shared_ptr<kms::KmsClient>> KmsClientFromEnvironment();
+
+// KeyringSources are what loading keyrings may use besides files.
+struct KeyringSources {
+  KeyringUse use = KeyringUse::kEncrypt;
+  KmsClientFactory kms_client = KmsClientFromEnvironment;
+};
+
+// CheckSpecForUse refuses (UsageError) a kms: spec that cannot serve `use`:
+// decryption needs a key ARN, and the message says why an alias or key id
+// cannot work and how to find the ARN.
+absl::Status CheckSpecForUse(const WrappingKeySpec& spec, KeyringUse use);
 
 // LoadKeyring reads the key file(s) and builds the keyring. Key bytes are
 // held only in SecretBytes and never appear in errors. A raw-aes key file
 // must hold exactly 16, 24 or 32 bytes. A raw-rsa PEM file may hold an SPKI
 // public key, a PKCS#8 or PKCS#1 private key, or both; with only a private
-// key the public half is derived from it. kms specs fail with Unimplemented.
-absl::StatusOr<std::shared_ptr<const esdk::Keyring>> LoadKeyring(const WrappingKeySpec& spec);
+// key the public half is derived from it. A kms spec gives a kms::KmsKeyring
+// over `kms_client` (made with sources.kms_client when null).
+absl::StatusOr<std::shared_ptr<const esdk::Keyring>> LoadKeyring(
+    const WrappingKeySpec& spec, const KeyringSources& sources = {},
+    std::shared_ptr<kms::KmsClient> kms_client = nullptr);
 
-// KeyringFromSpecs parses every spec (all usage errors come before any file
-// is read), then loads them. One spec gives its keyring; several give a
-// MultiKeyring whose generator is the first and whose children are the rest.
+// KeyringFromSpecs parses and checks every spec (all usage errors come
+// before any file is read or any client made), then loads them; kms specs
+// share one client. One spec gives its keyring; several give a MultiKeyring
+// whose generator is the first and whose children are the rest.
 absl::StatusOr<std::shared_ptr<const esdk::Keyring>> KeyringFromSpecs(
-    const std::vector<std::string>& specs);
+    const std::vector<std::string>& specs, const KeyringSources& sources = {});
 
 }  // namespace veil::client
 
