@@ -152,4 +152,27 @@ echo "ok schedule-key-deletion"
 if grep -q "the quick brown fox\|$(base64 -w0 plain.txt)" "${DATA}/audit.jsonl"; then
   fail "plaintext in the audit log"
 fi
+# HTTPS: the same CLI over TLS (--tls-cert/--tls-key), trusting the
+# server's self-signed certificate with --ca-bundle.
+kill "${SERVER_PID}" && wait "${SERVER_PID}" 2>/dev/null || true
+SERVER_PID=""
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout tls.key -out tls.crt 2>/dev/null ||
+  fail "cannot make a TLS certificate"
+rm -f "${WORK}/port"
+"${VEIL_KMS}" serve --listen 127.0.0.1:0 --data-dir "${DATA}" --tls-cert tls.crt \
+  --tls-key tls.key --port-file "${WORK}/port" >>"${WORK}/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do [[ -s "${WORK}/port" ]] && break; sleep 0.05; done
+[[ -s "${WORK}/port" ]] || fail "veil-kms did not start with TLS"
+PORT="$(cat "${WORK}/port")"
+[[ "$("${AWS}" --endpoint-url "https://127.0.0.1:${PORT}" --ca-bundle tls.crt --output text \
+  kms describe-key --key-id "${KEY2_ID}" --query KeyMetadata.KeyId)" == "${KEY2_ID}" ]] ||
+  fail "describe-key over HTTPS"
+"${AWS}" --endpoint-url "https://127.0.0.1:${PORT}" --ca-bundle tls.crt --output text \
+  kms decrypt --ciphertext-blob fileb://blob2.bin --encryption-context tenant=acme \
+  --query Plaintext | base64 -d >out3.txt
+cmp plain.txt out3.txt || fail "decrypt over HTTPS"
+echo "ok HTTPS (--tls-cert/--tls-key), state kept across the restart"
+
 echo "PASS: AWS CLI $("${AWS}" --version | cut -d' ' -f1) against veil-kms"
