@@ -73,13 +73,23 @@ absl::StatusOr<NewCredentials> AddPrincipal(Store& store, const RootKey& root_ke
 }
 
 absl::StatusOr<SecretBytes> PrincipalDirectory::Secret(const std::string& access_key_id) const {
+  const absl::Time now = absl::Now();
   {
     absl::ReaderMutexLock lock(&mu_);
     auto it = secrets_.find(access_key_id);
     if (it != secrets_.end()) return it->second.Clone();
+    auto miss = misses_.find(access_key_id);
+    if (miss != misses_.end() && now - miss->second < absl::Seconds(1)) {
+      return absl::NotFoundError("unknown access key id");
+    }
   }
   std::optional<PrincipalRecord> record = store_->FindPrincipal(access_key_id);
-  if (!record.has_value()) return absl::NotFoundError("unknown access key id");
+  if (!record.has_value()) {
+    absl::MutexLock lock(&mu_);
+    if (misses_.size() >= 10000) misses_.clear();
+    misses_[access_key_id] = now;
+    return absl::NotFoundError("unknown access key id");
+  }
   auto secret = root_key_->Open(SecretContext(access_key_id), record->sealed_secret);
   if (!secret.ok()) return absl::InternalError("a principal's secret does not open");
   absl::MutexLock lock(&mu_);

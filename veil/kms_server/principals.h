@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "veil/common/secret_bytes.h"
 #include "veil/kms_server/root_key.h"
 #include "veil/kms_server/store.h"
@@ -48,6 +49,9 @@ class PrincipalDirectory {
       : store_(store), root_key_(root_key) {}
 
   // Secret returns the secret for `access_key_id`: NotFound when unknown.
+  // An unknown id is looked up in the database at most once a second (ids
+  // added by `veil-kms principal add` while the server runs appear within a
+  // second), so a flood of made-up ids cannot turn into database queries.
   absl::StatusOr<SecretBytes> Secret(const std::string& access_key_id) const;
   // Find returns the principal's record.
   std::optional<PrincipalRecord> Find(const std::string& access_key_id) const;
@@ -57,6 +61,8 @@ class PrincipalDirectory {
   const RootKey* root_key_;
   mutable absl::Mutex mu_;
   mutable std::map<std::string, SecretBytes> secrets_ ABSL_GUARDED_BY(mu_);
+  // misses_ maps recently unknown ids to when they were last looked up.
+  mutable std::map<std::string, absl::Time> misses_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace veil::kms_server
