@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <regex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -62,9 +61,13 @@ std::vector<std::string> Keys(const EncryptionContext& ec) {
   return out;
 }
 
+// ValidAliasName checks ^alias/[a-zA-Z0-9/_-]+$ and at most 256 characters.
 bool ValidAliasName(const std::string& name) {
-  static const std::regex kPattern("^alias/[a-zA-Z0-9/_-]+$");
-  return name.size() <= 256 && std::regex_match(name, kPattern);
+  if (name.size() > 256 || !name.starts_with("alias/") || name.size() == 6) return false;
+  return std::all_of(name.begin() + 6, name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' ||
+           c == '-';
+  });
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #include "veil/kms_server/principals.h"
 
-#include <regex>
+#include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "veil/common/byte_reader.h"
@@ -34,16 +35,36 @@ constexpr char kSecretAlphabet[] =
 }  // namespace
 
 absl::StatusOr<std::string> ParsePrincipalArn(std::string_view arn) {
-  static const std::regex kPattern(
-      R"(^arn:aws:iam::([0-9]{12}):(user|role)/([A-Za-z0-9+=,.@_/-]{1,64})$)");
-  std::cmatch m;
-  if (!std::regex_match(arn.data(), arn.data() + arn.size(), m, kPattern)) {
+  // ^arn:aws:iam::([0-9]{12}):(user|role)/([A-Za-z0-9+=,.@_/-]{1,64})$
+  auto bad = [arn] {
     return absl::InvalidArgumentError(absl::StrCat(
         "principal ARN must look like arn:aws:iam::<12-digit account>:user/<name> or "
         ":role/<name>, got '",
         std::string(arn), "'"));
+  };
+  std::string_view rest = arn;
+  if (!rest.starts_with("arn:aws:iam::")) return bad();
+  rest.remove_prefix(13);
+  if (rest.size() < 13 || rest[12] != ':') return bad();
+  const std::string_view account = rest.substr(0, 12);
+  if (!std::all_of(account.begin(), account.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad();
   }
-  return m[1].str();
+  rest.remove_prefix(13);
+  if (rest.starts_with("user/")) {
+    rest.remove_prefix(5);
+  } else if (rest.starts_with("role/")) {
+    rest.remove_prefix(5);
+  } else {
+    return bad();
+  }
+  if (rest.empty() || rest.size() > 64) return bad();
+  const bool name_ok = std::all_of(rest.begin(), rest.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("+=,.@_/-").find(c) != std::string_view::npos;
+  });
+  if (!name_ok) return bad();
+  return std::string(account);
 }
 
 absl::Status AddPrincipalWithCredentials(Store& store, const RootKey& root_key,
