@@ -19,18 +19,16 @@
 
 // The CMS types are only used here, so their deleters live here rather than
 // in ssl_util.h.
-namespace veil::crypto::internal {
+namespace veil::crypto {
 template <>
 struct SslDeleter<CMS_ContentInfo> : SslFree<CMS_ContentInfo, CMS_ContentInfo_free> {};
-template <>
-struct SslDeleter<X509> : SslFree<X509, X509_free> {};
 template <>
 struct SslDeleter<ASN1_OCTET_STRING> : SslFree<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> {};
 template <>
 struct SslDeleter<RSA_OAEP_PARAMS> : SslFree<RSA_OAEP_PARAMS, RSA_OAEP_PARAMS_free> {};
 template <>
 struct SslDeleter<X509_ALGOR> : SslFree<X509_ALGOR, X509_ALGOR_free> {};
-}  // namespace veil::crypto::internal
+}  // namespace veil::crypto
 
 namespace veil::crypto {
 namespace {

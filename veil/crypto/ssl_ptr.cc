@@ -1,4 +1,4 @@
-#include "veil/attestation/internal/ssl_ptr.h"
+#include "veil/crypto/ssl_ptr.h"
 
 #include <openssl/err.h>
 
@@ -6,11 +6,11 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace veil::attestation::internal {
+namespace veil::crypto {
 namespace {
 
-// At most this many queue entries are quoted, so a pathological queue cannot
-// make an unbounded message.
+// At most this many queue entries are quoted; the rest are only counted, so a
+// pathological queue cannot make an unbounded message.
 constexpr int kMaxQuotedErrors = 8;
 
 }  // namespace
@@ -18,11 +18,17 @@ constexpr int kMaxQuotedErrors = 8;
 absl::Status SslError(absl::StatusCode code, std::string_view what) {
   std::string message(what);
   int count = 0;
-  for (unsigned long err = ERR_get_error(); err != 0; err = ERR_get_error()) {
+  const char* data = nullptr;
+  int flags = 0;
+  for (unsigned long err = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags); err != 0;
+       err = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) {
     if (count++ >= kMaxQuotedErrors) continue;
     char buf[256];
     ERR_error_string_n(err, buf, sizeof(buf));
     absl::StrAppend(&message, count == 1 ? ": " : "; ", buf);
+    if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0') {
+      absl::StrAppend(&message, " (", data, ")");
+    }
   }
   if (count > kMaxQuotedErrors) {
     absl::StrAppend(&message, "; and ", count - kMaxQuotedErrors, " more");
@@ -30,4 +36,4 @@ absl::Status SslError(absl::StatusCode code, std::string_view what) {
   return absl::Status(code, message);
 }
 
-}  // namespace veil::attestation::internal
+}  // namespace veil::crypto
