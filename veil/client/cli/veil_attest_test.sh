@@ -7,6 +7,7 @@
 # those PCRs and nonce) and refuses it with the AWS root, a wrong nonce or
 # PCR0, and in debug mode without --allow-debug.
 set -euo pipefail
+CLI_TEST_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cli_test_lib.sh"
 
 VEIL="${1:?usage: veil_attest_test.sh PATH/TO/veil PATH/TO/veil-nsm-sim}"
 SIM="${2:?usage: veil_attest_test.sh PATH/TO/veil PATH/TO/veil-nsm-sim}"
@@ -23,24 +24,9 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 mkdir log
-checks=0
+# shellcheck source=cli_test_lib.sh
+source "$CLI_TEST_LIB"
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-ok() {
-  checks=$((checks + 1))
-  echo "ok: $*"
-}
-run() {
-  local name="$1"
-  shift
-  set +e
-  "$VEIL" "$@" >"log/$name.out" 2>"log/$name.err" </dev/null
-  rc=$?
-  set -e
-}
 expect_ok() {
   [ "$rc" -eq 0 ] || fail "$1: exit $rc: $(cat "log/$1.err")"
   ok "$1"

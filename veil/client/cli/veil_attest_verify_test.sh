@@ -7,6 +7,7 @@
 # policy failures exit 1 naming the check; flag errors exit 2; a simulator
 # CA's root is announced as not AWS Nitro.
 set -euo pipefail
+CLI_TEST_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cli_test_lib.sh"
 
 VEIL="${1:?usage: veil_attest_verify_test.sh PATH/TO/veil SHARED_NITRO_DIR}"
 NITRO="${2:?usage: veil_attest_verify_test.sh PATH/TO/veil SHARED_NITRO_DIR}"
@@ -26,24 +27,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 mkdir log
-checks=0
+# shellcheck source=cli_test_lib.sh
+source "$CLI_TEST_LIB"
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-ok() {
-  checks=$((checks + 1))
-  echo "ok: $*"
-}
-run() {
-  local name="$1"
-  shift
-  set +e
-  "$VEIL" "$@" >"log/$name.out" 2>"log/$name.err" </dev/null
-  rc=$?
-  set -e
-}
 expect_ok() {
   [ "$rc" -eq 0 ] || fail "$1: exit $rc: $(cat "log/$1.err")"
   ok "$1"

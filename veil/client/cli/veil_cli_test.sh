@@ -8,6 +8,7 @@
 # the checkout ($VEIL_SHARED_DIR, else <repo>/../shared) it also decrypts an
 # upstream ESDK-.NET 4.0.1 vector.
 set -euo pipefail
+CLI_TEST_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cli_test_lib.sh"
 
 VEIL="${1:?usage: veil_cli_test.sh PATH/TO/veil}"
 VEIL="$(cd "$(dirname "$VEIL")" && pwd)/$(basename "$VEIL")"
@@ -17,35 +18,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 mkdir log
-checks=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-ok() {
-  checks=$((checks + 1))
-  echo "ok: $*"
-}
-
-# run NAME [ARGS...]: runs veil with stdout/stderr in log/NAME.{out,err};
-# sets rc. run_stdin NAME FILE [ARGS...] feeds FILE on stdin.
-run() {
-  local name="$1"
-  shift
-  set +e
-  "$VEIL" "$@" >"log/$name.out" 2>"log/$name.err" </dev/null
-  rc=$?
-  set -e
-}
-run_stdin() {
-  local name="$1" input="$2"
-  shift 2
-  set +e
-  "$VEIL" "$@" >"log/$name.out" 2>"log/$name.err" <"$input"
-  rc=$?
-  set -e
-}
+# shellcheck source=cli_test_lib.sh
+source "$CLI_TEST_LIB"
 
 no_temp_files() {
   if ls -A . | grep -q 'veil-tmp'; then
