@@ -1,7 +1,9 @@
 #include "veil/kms/kms_keyring.h"
 
+#include <optional>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "veil/common/status_macros.h"
 #include "veil/crypto/cms.h"
 #include "veil/kms/arn.h"
@@ -108,6 +110,37 @@ absl::Status WrapExisting(KmsClient& client, const std::string& key_id,
   return absl::OkStatus();
 }
 
+// DecryptEdk asks KMS to Decrypt one EDK under `key_id` and checks the answer
+// (brief 12.3): the response must name `key_id` and the data key must have
+// the suite's length. `extract` takes the data key out of the response
+// (Plaintext, or CiphertextForRecipient opened inside the enclave).
+absl::StatusOr<SecretBytes> DecryptEdk(
+    KmsClient& client, const std::string& key_id, const EncryptedDataKey& edk,
+    const DecryptionMaterials& materials, const std::vector<std::string>& grant_tokens,
+    std::optional<Recipient> recipient,
+    absl::FunctionRef<absl::StatusOr<SecretBytes>(DecryptResponse&)> extract) {
+  DecryptRequest req;
+  req.key_id = key_id;
+  req.ciphertext_blob = edk.ciphertext;
+  req.encryption_context = materials.encryption_context;
+  req.grant_tokens = grant_tokens;
+  req.recipient = std::move(recipient);
+  VEIL_ASSIGN_OR_RETURN(DecryptResponse resp, client.Decrypt(req));
+  //= framework/aws-kms/aws-kms-keyring.md#ondecrypt
+  //# The `KeyId` field in the response MUST equal the configured AWS KMS key identifier.
+  if (resp.key_id != key_id) {
+    return absl::InternalError("KMS Decrypt answered for key '" + resp.key_id + "', not '" +
+                               key_id + "'");
+  }
+  VEIL_ASSIGN_OR_RETURN(SecretBytes pdk, extract(resp));
+  VEIL_RETURN_IF_ERROR(CheckLength("Decrypt", pdk, materials.suite->key_length));
+  return pdk;
+}
+
+absl::StatusOr<SecretBytes> TakePlaintext(DecryptResponse& resp) {
+  return std::move(resp.plaintext);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -148,29 +181,13 @@ absl::Status KmsKeyring::OnDecrypt(DecryptionMaterials& materials,
                         CandidateEdks(edks, key_id_));
   std::vector<absl::Status> errors;
   for (const EncryptedDataKey* edk : candidates) {
-    DecryptRequest req;
-    req.key_id = key_id_;
-    req.ciphertext_blob = edk->ciphertext;
-    req.encryption_context = materials.encryption_context;
-    req.grant_tokens = grant_tokens_;
-    absl::StatusOr<DecryptResponse> resp = client_->Decrypt(req);
-    if (!resp.ok()) {
-      errors.push_back(resp.status());
+    absl::StatusOr<SecretBytes> pdk = DecryptEdk(*client_, key_id_, *edk, materials,
+                                                 grant_tokens_, std::nullopt, TakePlaintext);
+    if (!pdk.ok()) {
+      errors.push_back(pdk.status());
       continue;
     }
-    //= framework/aws-kms/aws-kms-keyring.md#ondecrypt
-    //# The `KeyId` field in the response MUST equal the configured AWS KMS key identifier.
-    if (resp->key_id != key_id_) {
-      errors.push_back(absl::InternalError("KMS Decrypt answered for key '" + resp->key_id +
-                                           "', not '" + key_id_ + "'"));
-      continue;
-    }
-    if (absl::Status s = CheckLength("Decrypt", resp->plaintext, materials.suite->key_length);
-        !s.ok()) {
-      errors.push_back(s);
-      continue;
-    }
-    materials.plaintext_data_key = std::move(resp->plaintext);
+    materials.plaintext_data_key = std::move(pdk).value();
     return absl::OkStatus();
   }
   if (candidates.empty() && !ParseKmsKeyArn(key_id_).ok()) {
@@ -221,27 +238,13 @@ absl::Status KmsDiscoveryKeyring::OnDecrypt(DecryptionMaterials& materials,
         (arn.partition != filter_->partition || filter_->accounts.count(arn.account) == 0)) {
       continue;
     }
-    DecryptRequest req;
-    req.key_id = arn_text;
-    req.ciphertext_blob = edk->ciphertext;
-    req.encryption_context = materials.encryption_context;
-    req.grant_tokens = grant_tokens_;
-    absl::StatusOr<DecryptResponse> resp = client_->Decrypt(req);
-    if (!resp.ok()) {
-      errors.push_back(resp.status());
+    absl::StatusOr<SecretBytes> pdk = DecryptEdk(*client_, arn_text, *edk, materials,
+                                                 grant_tokens_, std::nullopt, TakePlaintext);
+    if (!pdk.ok()) {
+      errors.push_back(pdk.status());
       continue;
     }
-    if (resp->key_id != arn_text) {
-      errors.push_back(absl::InternalError("KMS Decrypt answered for key '" + resp->key_id +
-                                           "', not '" + arn_text + "'"));
-      continue;
-    }
-    if (absl::Status s = CheckLength("Decrypt", resp->plaintext, materials.suite->key_length);
-        !s.ok()) {
-      errors.push_back(s);
-      continue;
-    }
-    materials.plaintext_data_key = std::move(resp->plaintext);
+    materials.plaintext_data_key = std::move(pdk).value();
     return absl::OkStatus();
   }
   return NothingUnwrapped("KMS discovery keyring", errors);
@@ -321,30 +324,15 @@ absl::Status KmsRecipientKeyring::OnDecrypt(DecryptionMaterials& materials,
                         CandidateEdks(edks, key_id_));
   std::vector<absl::Status> errors;
   for (const EncryptedDataKey* edk : candidates) {
-    DecryptRequest req;
-    req.key_id = key_id_;
-    req.ciphertext_blob = edk->ciphertext;
-    req.encryption_context = materials.encryption_context;
-    req.grant_tokens = grant_tokens_;
-    VEIL_ASSIGN_OR_RETURN(req.recipient, NewRecipient());
-    absl::StatusOr<DecryptResponse> resp = client_->Decrypt(req);
-    if (!resp.ok()) {
-      errors.push_back(resp.status());
-      continue;
-    }
-    if (resp->key_id != key_id_) {
-      errors.push_back(absl::InternalError("KMS Decrypt answered for key '" + resp->key_id +
-                                           "', not '" + key_id_ + "'"));
-      continue;
-    }
+    VEIL_ASSIGN_OR_RETURN(Recipient recipient, NewRecipient());
     absl::StatusOr<SecretBytes> pdk =
-        OpenForRecipient("Decrypt", resp->plaintext, resp->ciphertext_for_recipient);
+        DecryptEdk(*client_, key_id_, *edk, materials, grant_tokens_, std::move(recipient),
+                   [this](DecryptResponse& resp) {
+                     return OpenForRecipient("Decrypt", resp.plaintext,
+                                             resp.ciphertext_for_recipient);
+                   });
     if (!pdk.ok()) {
       errors.push_back(pdk.status());
-      continue;
-    }
-    if (absl::Status s = CheckLength("Decrypt", *pdk, materials.suite->key_length); !s.ok()) {
-      errors.push_back(s);
       continue;
     }
     materials.plaintext_data_key = std::move(pdk).value();
