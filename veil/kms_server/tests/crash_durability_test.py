@@ -27,8 +27,18 @@ ROUNDS = 3
 BURST_SECONDS = 1.5
 
 
+def is_transport_error(e):
+    """A connection-level failure (refused, timed out) that a loaded 2-core
+    machine can produce before the kill: the call was not acknowledged, so
+    durability is not at stake, and the worker simply tries again. Any answer
+    from the server that is an error still fails the test."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import ReadTimeoutError
+    return isinstance(e, (BotoConnectionError, ReadTimeoutError))
+
+
 def burst(target, stop, acked, errors):
-    kms = target.client(connect_timeout=2, read_timeout=5)
+    kms = target.client(connect_timeout=10, read_timeout=30)
     mine = None
     while not stop.is_set():
         try:
@@ -45,8 +55,12 @@ def burst(target, stop, acked, errors):
                                    EncryptionContext=ec)["CiphertextBlob"]
                 acked["blobs"].append((kid, blob, plaintext, ec))
         except Exception as e:  # noqa: BLE001  (the server dies mid-call)
-            if not stop.is_set():
-                errors.append(repr(e))
+            if stop.is_set():
+                return
+            if is_transport_error(e):
+                time.sleep(0.05)
+                continue
+            errors.append(repr(e))
             return
 
 
