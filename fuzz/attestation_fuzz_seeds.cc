@@ -5,8 +5,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
+#include "veil/common/cbor.h"
 
 namespace veil::fuzz {
 namespace {
@@ -22,7 +22,7 @@ absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
 }
 
 std::vector<uint8_t> SyntheticPayload(bool indefinite) {
-  attestation::cbor::Writer w;
+  cbor::Writer w;
   if (indefinite) {
     const uint8_t bf = 0xbf;
     w.Raw(absl::MakeConstSpan(&bf, 1));
@@ -60,7 +60,7 @@ std::vector<uint8_t> SyntheticPayload(bool indefinite) {
 }
 
 std::vector<uint8_t> Envelope(const std::vector<uint8_t>& payload) {
-  attestation::cbor::Writer w;
+  cbor::Writer w;
   w.ArrayHeader(4);
   const uint8_t es384[] = {0xa1, 0x01, 0x38, 0x22};
   w.Bytes(es384);

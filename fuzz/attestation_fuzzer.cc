@@ -10,9 +10,9 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "veil/attestation/attestation_document.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
 #include "veil/attestation/verifier.h"
+#include "veil/common/cbor.h"
 
 namespace veil::fuzz {
 namespace {
@@ -113,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace f = veil::fuzz;
   const absl::Span<const uint8_t> input(data, size);
 
-  if (auto v = a::cbor::Decode(input); v.ok()) {
+  if (auto v = veil::cbor::Decode(input); v.ok()) {
     if (v->encoded.size() != size || (size > 0 && v->encoded.data() != data)) {
       f::Fail("decoded item does not span the input");
     }

@@ -6,9 +6,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
 #include "veil/attestation/testing/nitro_fixtures.h"
+#include "veil/common/cbor.h"
 #include "veil/common/encoding.h"
 #include "veil/testing/status_matchers.h"
 #include "veil/testing/testdata.h"

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/internal/ssl_ptr.h"
+#include "veil/common/cbor.h"
 #include "veil/common/status_macros.h"
 
 namespace veil::attestation {

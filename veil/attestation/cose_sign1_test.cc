@@ -8,9 +8,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/internal/ssl_ptr.h"
 #include "veil/attestation/testing/nitro_fixtures.h"
+#include "veil/common/cbor.h"
 #include "veil/common/encoding.h"
 #include "veil/crypto/hash.h"
 #include "veil/testing/status_matchers.h"

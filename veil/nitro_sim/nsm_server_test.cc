@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
 #include "veil/attestation/nsm/dev_nsm.h"
 #include "veil/attestation/nsm/frame_io.h"
@@ -22,6 +21,7 @@
 #include "veil/attestation/nsm/simulated_nsm.h"
 #include "veil/attestation/nsm/simulator_ca.h"
 #include "veil/attestation/verifier.h"
+#include "veil/common/cbor.h"
 #include "veil/common/encoding.h"
 #include "veil/testing/status_matchers.h"
 #include "veil/testing/tamper.h"
@@ -132,9 +132,9 @@ TEST_F(NsmServerTest, EveryOperationRoundTripsThroughDevNsm) {
                                      absl::MakeConstSpan(public_key)));
   EXPECT_EQ(HexEncode(absl::MakeConstSpan(doc).subspan(0, 7)), "8444a1013822a0");
   VEIL_ASSERT_OK_AND_ASSIGN(attestation::CoseSign1 cose, attestation::ParseCoseSign1(doc));
-  VEIL_ASSERT_OK_AND_ASSIGN(attestation::cbor::Value payload, attestation::cbor::Decode(cose.payload));
+  VEIL_ASSERT_OK_AND_ASSIGN(cbor::Value payload, cbor::Decode(cose.payload));
   EXPECT_EQ(payload.Find("module_id")->text(), d.module_id);
-  const attestation::cbor::Value* got_nonce = payload.Find("nonce");
+  const cbor::Value* got_nonce = payload.Find("nonce");
   EXPECT_EQ(std::vector<uint8_t>(got_nonce->bytes.begin(), got_nonce->bytes.end()), nonce);
   // PCR0..15 plus the locked 16 and 17.
   EXPECT_EQ(payload.Find("pcrs")->map.size(), 18u);

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
 #include "veil/attestation/internal/ssl_ptr.h"
 #include "veil/attestation/mock_root.h"
+#include "veil/common/cbor.h"
 #include "veil/common/encoding.h"
 #include "veil/crypto/hash.h"
 #include "veil/testing/status_matchers.h"

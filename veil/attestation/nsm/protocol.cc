@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "veil/attestation/cbor.h"
+#include "veil/common/cbor.h"
 #include "veil/common/status_macros.h"
 
 namespace veil::attestation::nsm::protocol {

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "veil/attestation/cbor.h"
+#include "veil/common/cbor.h"
 #include "veil/common/encoding.h"
 #include "veil/common/status_macros.h"
 #include "veil/crypto/random.h"

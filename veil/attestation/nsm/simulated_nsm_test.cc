@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
 #include "veil/attestation/internal/ssl_ptr.h"
 #include "veil/attestation/nsm/simulator_ca.h"
+#include "veil/common/cbor.h"
 #include "veil/common/encoding.h"
 #include "veil/testing/status_matchers.h"
 

@@ -5,9 +5,9 @@
 #include <openssl/x509v3.h>
 
 #include "absl/status/status.h"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
 #include "veil/attestation/internal/ssl_ptr.h"
+#include "veil/common/cbor.h"
 
 namespace veil::attestation::testing {
 namespace {

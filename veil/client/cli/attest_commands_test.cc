@@ -9,13 +9,13 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "veil/attestation/cbor.h"
 #include "veil/attestation/cose_sign1.h"
 #include "veil/client/cli/cli_status.h"
 #include "veil/client/cli/command_table.h"
 #include "veil/client/cli/measure_command.h"
 #include "veil/client/cli/simulate_ca_command.h"
 #include "veil/client/cli/simulate_command.h"
+#include "veil/common/cbor.h"
 #include "veil/testing/status_matchers.h"
 #include "veil/testing/testdata.h"
 
@@ -56,7 +56,7 @@ TEST_F(AttestCommandsTest, SimulateCaThenSimulateThenMeasureAgree) {
   EXPECT_NE(info.str().find("SIMULATED"), std::string::npos);
   VEIL_ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> doc, veil::testing::ReadFile(s.out));
   VEIL_ASSERT_OK_AND_ASSIGN(attestation::CoseSign1 cose, attestation::ParseCoseSign1(doc));
-  VEIL_ASSERT_OK_AND_ASSIGN(attestation::cbor::Value payload, attestation::cbor::Decode(cose.payload));
+  VEIL_ASSERT_OK_AND_ASSIGN(cbor::Value payload, cbor::Decode(cose.payload));
 
   std::ostringstream json_out;
   VEIL_ASSERT_OK(RunMeasure({{Path("enclave"), Path("model")}, "", "i-0bee92034f3d60691"}, json_out));

@@ -1,4 +1,4 @@
-#include "veil/attestation/cbor.h"
+#include "veil/common/cbor.h"
 
 #include <algorithm>
 #include <limits>
@@ -9,7 +9,7 @@
 #include "veil/common/byte_reader.h"
 #include "veil/common/status_macros.h"
 
-namespace veil::attestation::cbor {
+namespace veil::cbor {
 namespace {
 
 constexpr uint8_t kBreak = 0xff;
@@ -375,4 +375,4 @@ void Writer::Raw(absl::Span<const uint8_t> encoded) {
   out_.insert(out_.end(), encoded.begin(), encoded.end());
 }
 
-}  // namespace veil::attestation::cbor
+}  // namespace veil::cbor

@@ -1,4 +1,4 @@
-#include "veil/attestation/cbor.h"
+#include "veil/common/cbor.h"
 
 #include <cstdint>
 #include <list>
@@ -14,7 +14,7 @@
 #include "veil/common/encoding.h"
 #include "veil/testing/status_matchers.h"
 
-namespace veil::attestation::cbor {
+namespace veil::cbor {
 namespace {
 
 using ::testing::HasSubstr;
@@ -800,4 +800,4 @@ RC_GTEST_PROP(CborProperty, MutatedValidEncodingsNeverCrash, ()) {
 }
 
 }  // namespace
-}  // namespace veil::attestation::cbor
+}  // namespace veil::cbor

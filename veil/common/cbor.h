@@ -1,8 +1,9 @@
 // CBOR (RFC 8949): a strict, bounded decoder for untrusted bytes and a
-// minimal-length encoder. Enough for COSE_Sign1, Nitro attestation documents
-// and the NSM request/response protocol; built on ByteReader (STYLE.md C7).
-#ifndef VEIL_ATTESTATION_CBOR_H_
-#define VEIL_ATTESTATION_CBOR_H_
+// minimal-length encoder. Enough for COSE_Sign1, Nitro attestation documents,
+// the NSM request/response protocol and the enclave<->host channel
+// (veil/wire); built on ByteReader (STYLE.md C7). No crypto: the host links it.
+#ifndef VEIL_COMMON_CBOR_H_
+#define VEIL_COMMON_CBOR_H_
 
 #include <cstdint>
 #include <optional>
@@ -14,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
-namespace veil::attestation::cbor {
+namespace veil::cbor {
 
 // Value is one decoded data item. Byte and text strings are views into the
 // decoded input, which must outlive the Value. `encoded` is the exact input
@@ -94,6 +95,6 @@ class Writer {
   std::vector<uint8_t> out_;
 };
 
-}  // namespace veil::attestation::cbor
+}  // namespace veil::cbor
 
-#endif  // VEIL_ATTESTATION_CBOR_H_
+#endif  // VEIL_COMMON_CBOR_H_
