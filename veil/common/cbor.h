@@ -5,6 +5,7 @@
 #ifndef VEIL_COMMON_CBOR_H_
 #define VEIL_COMMON_CBOR_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -86,6 +87,11 @@ class Writer {
   void Null();
   // Raw appends already-encoded CBOR (e.g. a payload kept byte-exact).
   void Raw(absl::Span<const uint8_t> encoded);
+  // Reserve makes room for `n` more bytes, so that a writer that knows its
+  // output size up front never reallocates: each reallocation copies what
+  // was written and frees the old block unwiped, which matters when the
+  // output holds a secret (veil/wire's credentials request).
+  void Reserve(size_t n) { out_.reserve(out_.size() + n); }
 
   const std::vector<uint8_t>& bytes() const { return out_; }
   std::vector<uint8_t> Release() { return std::move(out_); }

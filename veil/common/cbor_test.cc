@@ -511,6 +511,17 @@ TEST(CborWriterTest, RawKeepsBytesAndReleaseMoves) {
   EXPECT_EQ(out.size(), 6u);
 }
 
+TEST(CborWriterTest, ReserveAvoidsReallocationAndChangesNoBytes) {
+  Writer w;
+  w.MapHeader(1);
+  w.Reserve(2 + 40);
+  const uint8_t* before = w.bytes().data();
+  w.Text("k");
+  w.Bytes(std::vector<uint8_t>(37, 0xaa));
+  EXPECT_EQ(w.bytes().data(), before);
+  EXPECT_EQ(HexOf(w.bytes()), "a1616b5825" + std::string(74, 'a'));
+}
+
 // ---------------------------------------------------------------------------
 // RapidCheck properties (STYLE.md C10).
 
