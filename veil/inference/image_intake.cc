@@ -100,7 +100,7 @@ absl::StatusOr<ImageInfo> InspectJpeg(absl::Span<const uint8_t> d, const IntakeL
           absl::StrCat("malformed JPEG: segment length ", length, " at offset ", pos));
     }
     if (pos + length > d.size()) return truncated;
-    const uint8_t* segment = &d[pos + 2];
+    const uint8_t* segment = d.data() + pos + 2;
     const size_t segment_len = length - 2;
     pos += length;
 
@@ -141,7 +141,7 @@ absl::StatusOr<ImageInfo> InspectJpeg(absl::Span<const uint8_t> d, const IntakeL
           absl::StrCat("JPEG has more than ", limits.max_jpeg_scans, " scans"));
     }
     while (true) {
-      const void* ff = std::memchr(&d[pos], 0xFF, d.size() - pos);
+      const void* ff = std::memchr(d.data() + pos, 0xFF, d.size() - pos);
       if (ff == nullptr) return truncated;
       pos = static_cast<const uint8_t*>(ff) - d.data();
       if (pos + 1 >= d.size()) return truncated;
