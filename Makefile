@@ -34,6 +34,7 @@ fuzz: bootstrap
 bench: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default
 	@bench/run.sh
+	@bench/inference.sh
 
 demo: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default

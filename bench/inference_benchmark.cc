@@ -4,7 +4,7 @@
 //   BM_BareForward      cv::dnn::Net::forward() on a blob prepared once
 //   BM_DetectFull       Detector::Detect: intake + JPEG decode + letterbox +
 //                       blob + forward + decode + NMS + wiping
-//   BM_DetectStages     the same, reporting each stage's share as counters
+//                       (counters: each stage's mean time; /1 with JPEG DCT scaling)
 //   BM_Throughput/N     images per second with N workers sharing N networks
 //                       (cv::setNumThreads(2 / N), so the cores are used once)
 //
@@ -95,9 +95,11 @@ void BM_DetectFull(benchmark::State& state) {
   if (model == nullptr) return;
   auto detector =
       MakeDetector(*model, 1, static_cast<int>(std::thread::hardware_concurrency()));
+  DetectOptions options;
+  options.jpeg_dct_scaling = state.range(0) != 0;
   double decode = 0, pre = 0, fwd = 0, post = 0;
   for (auto _ : state) {
-    auto result = detector->Detect(Image());
+    auto result = detector->Detect(Image(), options);
     if (!result.ok()) {
       state.SkipWithError(std::string(result.status().message()).c_str());
       return;
@@ -113,7 +115,8 @@ void BM_DetectFull(benchmark::State& state) {
   state.counters["forward_ms"] = fwd / n;
   state.counters["postprocess_ms"] = post / n;
 }
-BENCHMARK(BM_DetectFull)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+// Arg: DetectOptions::jpeg_dct_scaling (0 = full decode, the default).
+BENCHMARK(BM_DetectFull)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
 
 void BM_Throughput(benchmark::State& state) {
   const LoadedModel* model = Model(state);
