@@ -1,6 +1,6 @@
 // FakeModelRunner: a ModelRunner that returns a prepared output, for tests
 // of the layers above the engine (detector, enclave pipeline). It records
-// the shape of every blob it was given.
+// the shape of every blob it was given and keeps a copy of the last one.
 #ifndef VEIL_INFERENCE_TESTING_FAKE_MODEL_RUNNER_H_
 #define VEIL_INFERENCE_TESTING_FAKE_MODEL_RUNNER_H_
 
@@ -25,6 +25,7 @@ class FakeModelRunner final : public ModelRunner {
     {
       std::lock_guard<std::mutex> lock(mu_);
       seen_shapes_.emplace_back(blob.size.p, blob.size.p + blob.dims);
+      last_blob_ = blob.clone();
     }
     if (!status_.ok()) return status_;
     return consume(output_.clone());
@@ -34,6 +35,14 @@ class FakeModelRunner final : public ModelRunner {
   std::vector<std::vector<int>> seen_shapes() const {
     std::lock_guard<std::mutex> lock(mu_);
     return seen_shapes_;
+  }
+
+  // last_blob returns a copy of the blob given to the latest Run (empty
+  // before the first). The detector wipes its own blob after Run; this copy
+  // is what the network would have seen.
+  cv::Mat last_blob() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_blob_.clone();
   }
 
   // Rows builds a 1 x rows.size() x (5 + classes) output from rows of
@@ -55,6 +64,7 @@ class FakeModelRunner final : public ModelRunner {
   const absl::Status status_;
   mutable std::mutex mu_;
   std::vector<std::vector<int>> seen_shapes_;
+  cv::Mat last_blob_;
 };
 
 }  // namespace veil::inference::testing
