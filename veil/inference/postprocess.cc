@@ -13,10 +13,12 @@ namespace {
 constexpr int kYoloxStrides[] = {8, 16, 32};
 
 // BestClass returns the index and value of the largest of `n` probabilities
-// (the first one on ties).
+// (the first one on ties), or a NaN value when any probability is NaN, so
+// that a broken row is skipped wherever its NaN sits.
 std::pair<int, float> BestClass(const float* p, int n) {
   int best = 0;
-  for (int c = 1; c < n; ++c) {
+  for (int c = 0; c < n; ++c) {
+    if (std::isnan(p[c])) return {c, p[c]};
     if (p[c] > p[best]) best = c;
   }
   return {best, p[best]};
@@ -64,7 +66,7 @@ absl::StatusOr<std::vector<Candidate>> DecodeCandidates(const cv::Mat& output,
     if (!(obj >= options.conf_threshold)) continue;  // also skips NaN
     const auto [class_id, p] = BestClass(r + 5, classes);
     const float score = obj * p;
-    if (!(score >= options.conf_threshold)) continue;
+    if (!(score >= options.conf_threshold) || !std::isfinite(score)) continue;
     float cx = r[0], cy = r[1], w = r[2], h = r[3];
     if (manifest.family == ModelFamily::kYolox) {
       const int s = kYoloxStrides[level];
