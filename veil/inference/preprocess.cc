@@ -16,8 +16,11 @@ Letterbox ComputeLetterbox(int width, int height, int input_width, int input_hei
   lb.scale = std::min(static_cast<double>(input_width) / width,
                       static_cast<double>(input_height) / height);
   if (placement == LetterboxPlacement::kCenter) {
-    lb.resized_width = static_cast<int>(std::lround(width * lb.scale));
-    lb.resized_height = static_cast<int>(std::lround(height * lb.scale));
+    // Python's round(), which Ultralytics uses, breaks ties to even
+    // (640x481 at r 0.5 -> 240 rows, not 241); nearbyint does the same in
+    // the default rounding mode.
+    lb.resized_width = static_cast<int>(std::nearbyint(width * lb.scale));
+    lb.resized_height = static_cast<int>(std::nearbyint(height * lb.scale));
     const double dw = (input_width - lb.resized_width) / 2.0;
     const double dh = (input_height - lb.resized_height) / 2.0;
     lb.pad_x = static_cast<int>(std::lround(dw - 0.1));
