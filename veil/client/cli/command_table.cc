@@ -10,6 +10,7 @@
 #include "veil/client/cli/encrypt_command.h"
 #include "veil/client/cli/keygen_command.h"
 #include "veil/client/cli/measure_command.h"
+#include "veil/client/cli/model_command.h"
 
 namespace veil::client {
 namespace {
@@ -24,6 +25,7 @@ constexpr Subcommand kSubcommands[] = {
      &AddAttestFlags},
     {"measure", "Print the PCRs an enclave image measures to (like nitro-cli describe-eif)",
      &AddMeasureFlags},
+    {"model", "Model files: derive a model's manifest (manifest)", &AddModelFlags},
 };
 
 constexpr char kDescription[] =
