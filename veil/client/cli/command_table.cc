@@ -7,6 +7,7 @@
 #include "veil/client/cli/attest_command.h"
 #include "veil/client/cli/cli_status.h"
 #include "veil/client/cli/decrypt_command.h"
+#include "veil/client/cli/detect_command.h"
 #include "veil/client/cli/encrypt_command.h"
 #include "veil/client/cli/keygen_command.h"
 #include "veil/client/cli/measure_command.h"
@@ -25,6 +26,8 @@ constexpr Subcommand kSubcommands[] = {
      &AddAttestFlags},
     {"measure", "Print the PCRs an enclave image measures to (like nitro-cli describe-eif)",
      &AddMeasureFlags},
+    {"detect", "Detect objects in local images, in plaintext (the baseline for the enclave)",
+     &AddDetectFlags},
     {"model", "Model files: derive a model's manifest (manifest)", &AddModelFlags},
 };
 
