@@ -21,8 +21,11 @@ struct Letterbox {
 
 // ComputeLetterbox returns the placement of a `width` x `height` image in
 // an `input_width` x `input_height` input. Centre placement follows
-// Ultralytics' letterbox (round the resized size; split the padding with
-// round(d - 0.1) before); top-left follows YOLOX (truncate the resized size).
+// Ultralytics' letterbox (round the resized size half to even, as Python's
+// round does; split the padding with round(d - 0.1) before). Top-left
+// placement rounds the resized size too, where upstream YOLOX truncates:
+// 773 x 512 into 416 is 416 x 276, not 415 x 275 (the product is just under
+// 416), which is what the reference detections for yolox_nano were made with.
 Letterbox ComputeLetterbox(int width, int height, int input_width, int input_height,
                            LetterboxPlacement placement);
 
