@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "veil/wire/messages.h"
 #include "veil/wire/scoped_fd.h"
 #include "veil/wire/transport.h"
