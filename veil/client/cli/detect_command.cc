@@ -112,6 +112,15 @@ absl::StatusOr<std::vector<std::string>> AnnotationTargets(const DetectCommandOp
   return targets;
 }
 
+// IsUtf8 says whether `s` is what nlohmann::json accepts as a string:
+// exactly when its replacing encoder leaves `s` unchanged.
+bool IsUtf8(const std::string& s) {
+  const nlohmann::json back = nlohmann::json::parse(
+      nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), nullptr,
+      /*allow_exceptions=*/false);
+  return back.is_string() && back.get_ref<const std::string&>() == s;
+}
+
 std::string DescribeModel(const inference::LoadedModel& model, const ModelChoice& choice) {
   const inference::ModelManifest& m = model.manifest;
   const std::string where = model.derived ? absl::StrCat("derived from ", model.weights_path,
@@ -247,6 +256,12 @@ absl::Status RunDetect(const DetectCommandOptions& options, const ModelSearch& s
                                    model.manifest_path, ", which says ",
                                    std::string(inference::ModelFamilyName(model.manifest.family)),
                                    " (a manifest is authoritative; drop --family)"));
+  }
+  // A derived model is named after its file, and ToJson cannot render a
+  // name that is not UTF-8.
+  if (model.derived && !IsUtf8(model.manifest.id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model ", model.weights_path, ": the file name is not valid UTF-8; rename it"));
   }
   VEIL_ASSIGN_OR_RETURN(std::unique_ptr<inference::ModelRunner> runner,
                         inference::NewOpenCvModelRunner(model, inference::RunnerOptions{}));

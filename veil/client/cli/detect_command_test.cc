@@ -178,6 +178,19 @@ TEST_F(DetectCommandTest, YoloxFamilyForAnOnnxWithoutManifest) {
   EXPECT_TRUE(Labels(doc["detections"]).count("dog")) << out_.str();
 }
 
+TEST_F(DetectCommandTest, AModelFileNameThatIsNotUtf8IsRefused) {
+  VEIL_REQUIRE_SHARED(shared);
+  fs::create_symlink(shared + kV5Lite, Path("m\xff.onnx"));
+  DetectCommandOptions o;
+  o.images = {shared + "/testdata/images/dog.jpg"};
+  o.model = Path("m\xff.onnx");
+  o.json = true;
+  const absl::Status s = Run(o);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("not valid UTF-8"));
+  EXPECT_EQ(out_.str(), "");
+}
+
 TEST_F(DetectCommandTest, ModelResolutionOrder) {
   const ModelSearch empty = EmptySearch();
   Write("shared/models/v5lite-e-320-decoded.onnx", "x");
