@@ -1,5 +1,6 @@
 #include "veil/kms/client.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@ constexpr char kService[] = "kms";
 // Endpoint is a parsed endpoint URL.
 struct Endpoint {
   std::string scheme_host_port;  // for httplib::Client
+  std::string host;              // the host alone (no brackets, no port), as httplib keys it
   std::string host_header;       // host[:port] as sent in Host
   std::string path = "/";
 };
@@ -60,6 +62,15 @@ absl::StatusOr<Endpoint> ParseEndpoint(const std::string& url) {
   }
   out.host_header = host;
   out.scheme_host_port = scheme + "://" + rest;
+  if (rest.front() == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) {
+      return absl::InvalidArgumentError("KMS endpoint '" + url + "' has no valid host");
+    }
+    out.host = rest.substr(1, close - 1);
+  } else {
+    out.host = rest.substr(0, rest.find(':'));
+  }
   return out;
 }
 
@@ -144,6 +155,15 @@ absl::StatusOr<std::unique_ptr<KmsClient>> HttpKmsClient::Create(HttpKmsClientOp
     return absl::InvalidArgumentError(
         "KMS client retry options: max_attempts must be 1..20 and delays non-negative");
   }
+  if (!options.connect_host.empty()) {
+    in_addr v4;
+    in6_addr v6;
+    if (::inet_pton(AF_INET, options.connect_host.c_str(), &v4) != 1 &&
+        ::inet_pton(AF_INET6, options.connect_host.c_str(), &v6) != 1) {
+      return absl::InvalidArgumentError("KMS client connect_host '" + options.connect_host +
+                                        "' must be a numeric IPv4 or IPv6 address");
+    }
+  }
   if (!options.now) options.now = [] { return absl::Now(); };
   if (!options.sleep) options.sleep = [](absl::Duration d) { absl::SleepFor(d); };
 
@@ -154,6 +174,11 @@ absl::StatusOr<std::unique_ptr<KmsClient>> HttpKmsClient::Create(HttpKmsClientOp
                                       "' is not usable (is TLS support available?)");
   }
   if (!options.ca_file.empty()) state->http->set_ca_cert_path(options.ca_file);
+  if (!options.connect_host.empty()) {
+    // httplib connects to the mapped address but keeps the host name for
+    // SNI, certificate verification and the Host header.
+    state->http->set_hostname_addr_map({{endpoint.host, options.connect_host}});
+  }
   state->http->enable_server_certificate_verification(true);
   state->http->set_keep_alive(true);
   state->http->set_connection_timeout(absl::ToChronoMicroseconds(options.connect_timeout));
@@ -211,8 +236,10 @@ absl::StatusOr<std::string> HttpKmsClient::Call(const char* operation, std::stri
     }
     SecureWipe(req.body.data(), req.body.size());
     if (!sent) {
+      std::string via;
+      if (!o.connect_host.empty()) via = " (connecting to " + o.connect_host + ")";
       last = absl::UnavailableError(std::string("KMS ") + operation + ": request to " +
-                                    state_->endpoint.scheme_host_port +
+                                    state_->endpoint.scheme_host_port + via +
                                     " failed: " + httplib::to_string(error));
       if (IsTlsVerificationError(error)) return last;
       continue;

@@ -76,7 +76,15 @@ struct HttpKmsClientOptions {
   std::string region;
   AwsCredentials credentials;
   // ca_file is a PEM bundle of trusted roots; empty means the system store.
+  // An enclave pins its key service's CA here.
   std::string ca_file;
+  // connect_host, when set, is the numeric IPv4 or IPv6 address the client
+  // connects to instead of resolving the endpoint's host: inside an enclave,
+  // the loopback listener of the byte proxy that leads to KMS. The port is
+  // the endpoint's. TLS still checks the certificate against the endpoint's
+  // host name (and sends it as SNI), and the Host header, and so the SigV4
+  // signature, still names it: the proxy in between sees TLS records only.
+  std::string connect_host;
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration timeout = absl::Seconds(30);  // each read and write
   RetryOptions retry;
@@ -99,7 +107,8 @@ struct HttpKmsClientOptions {
 class HttpKmsClient final : public KmsClient {
  public:
   // Create validates the options (InvalidArgument for a malformed endpoint,
-  // missing region or credentials, or a bad retry bound).
+  // missing region or credentials, a bad retry bound, or a connect_host that
+  // is not a numeric address).
   static absl::StatusOr<std::unique_ptr<KmsClient>> Create(HttpKmsClientOptions options);
   ~HttpKmsClient() override;
 

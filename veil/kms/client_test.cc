@@ -4,12 +4,15 @@
 #include "veil/kms/client.h"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,6 +43,7 @@ SecretBytes Secret(std::string_view s) {
 
 // Received is one request as the test server saw it.
 struct Received {
+  std::string host;
   std::string target;
   std::string content_type;
   std::string path;
@@ -108,6 +112,7 @@ class TestKmsServer {
     for (const auto& [n, v] : req.headers) parts.headers.emplace_back(n, v);
     parts.body = req.body;
     Received r;
+    r.host = req.get_header_value("Host");
     r.target = req.get_header_value("X-Amz-Target");
     r.content_type = req.get_header_value("Content-Type");
     r.path = req.path;
@@ -471,6 +476,145 @@ TEST(HttpKmsClientTest, HttpsWithAGivenCaFile) {
   EXPECT_TRUE(untrusted_sleeper.delays.empty());
   EXPECT_EQ(server.received().size(), 1u);
   fs::remove_all(dir);
+}
+
+// --- connect_host: a name for TLS and SigV4, another address for the socket ---------
+
+// TestCa is a throwaway CA and a server certificate it issued for
+// kServerName, made with the openssl CLI.
+constexpr char kServerName[] = "kms.veil.test";
+
+struct TestCa {
+  std::string ca;      // the CA certificate (PEM)
+  std::string cert;    // the server certificate for kServerName
+  std::string key;     // its key
+};
+
+std::optional<TestCa> MakeTestCa(const fs::path& dir, const std::string& name) {
+  TestCa out{(dir / (name + "-ca.pem")).string(), (dir / (name + "-server.pem")).string(),
+             (dir / (name + "-server.key")).string()};
+  const std::string ca_key = (dir / (name + "-ca.key")).string();
+  const std::string csr = (dir / (name + "-server.csr")).string();
+  const std::string ext = (dir / (name + "-server.ext")).string();
+  const std::string cmd =
+      "set -e; printf 'subjectAltName=DNS:" + std::string(kServerName) +
+      "\nextendedKeyUsage=serverAuth\n' > '" + ext + "'; "
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=" + name + " test CA' "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign "
+      "-keyout '" + ca_key + "' -out '" + out.ca + "'; "
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=" + kServerName + " -keyout '" + out.key +
+      "' -out '" + csr + "'; "
+      "openssl x509 -req -in '" + csr + "' -CA '" + out.ca + "' -CAkey '" + ca_key +
+      "' -set_serial 2 -days 1 -extfile '" + ext + "' -out '" + out.cert + "'";
+  if (std::system(("(" + cmd + ") >/dev/null 2>&1").c_str()) != 0) return std::nullopt;
+  return out;
+}
+
+class ConnectHostTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("veil-kms-connect-host-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    auto ca = MakeTestCa(dir_, "good");
+    auto other = MakeTestCa(dir_, "other");
+    if (!ca.has_value() || !other.has_value()) GTEST_SKIP() << "the openssl CLI is not available";
+    ca_ = *ca;
+    other_ = *other;
+    server_ = std::make_unique<TestKmsServer>(
+        [](const Received&) { return Answer{200, R"({"KeyId":"k"})"}; }, ca_.cert, ca_.key);
+  }
+  void TearDown() override {
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+  std::string NamedUrl(const char* name = kServerName) const {
+    return std::string("https://") + name + ":" + std::to_string(server_->port());
+  }
+
+  fs::path dir_;
+  TestCa ca_, other_;
+  std::unique_ptr<TestKmsServer> server_;
+};
+
+TEST_F(ConnectHostTest, ConnectsToTheAddressAndSpeaksToTheName) {
+  FakeSleeper sleeper;
+  HttpKmsClientOptions o = Options(NamedUrl(), &sleeper);
+  o.connect_host = "127.0.0.1";
+  o.ca_file = ca_.ca;
+  auto client = NewClient(std::move(o));
+  VEIL_EXPECT_OK(client->CancelKeyDeletion({"k"}));
+  ASSERT_EQ(server_->received().size(), 1u);
+  const Received r = server_->received()[0];
+  // The Host header, and so the signature's scope, name the endpoint.
+  EXPECT_EQ(r.host, std::string(kServerName) + ":" + std::to_string(server_->port()));
+  EXPECT_THAT(r.signature, IsOk());
+}
+
+TEST_F(ConnectHostTest, WithoutItTheNameIsResolvedAndFails) {
+  // kms.veil.test does not resolve (.test is reserved, RFC 2606).
+  FakeSleeper sleeper;
+  HttpKmsClientOptions o = Options(NamedUrl(), &sleeper);
+  o.ca_file = ca_.ca;
+  o.retry.max_attempts = 1;
+  auto client = NewClient(std::move(o));
+  EXPECT_THAT(client->CancelKeyDeletion({"k"}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(server_->received().empty());
+}
+
+TEST_F(ConnectHostTest, ACertificateFromAnotherCaIsRefusedWithoutRetry) {
+  FakeSleeper sleeper;
+  HttpKmsClientOptions o = Options(NamedUrl(), &sleeper);
+  o.connect_host = "127.0.0.1";
+  o.ca_file = other_.ca;  // pins a CA that did not issue the server's certificate
+  auto client = NewClient(std::move(o));
+  absl::Status s = client->CancelKeyDeletion({"k"}).status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("connecting to 127.0.0.1"));
+  EXPECT_TRUE(sleeper.delays.empty());
+  EXPECT_TRUE(server_->received().empty());
+}
+
+TEST_F(ConnectHostTest, TheCertificateMustNameTheEndpointsHost) {
+  // Same address, same trusted CA, but the endpoint names a host the
+  // certificate does not cover: refused, not retried.
+  FakeSleeper sleeper;
+  HttpKmsClientOptions o = Options(NamedUrl("other.veil.test"), &sleeper);
+  o.connect_host = "127.0.0.1";
+  o.ca_file = ca_.ca;
+  auto client = NewClient(std::move(o));
+  EXPECT_THAT(client->CancelKeyDeletion({"k"}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(sleeper.delays.empty());
+  EXPECT_TRUE(server_->received().empty());
+}
+
+TEST(HttpKmsClientTest, ConnectHostOverPlainHttp) {
+  TestKmsServer server([](const Received&) { return Answer{200, R"({"KeyId":"k"})"}; });
+  FakeSleeper sleeper;
+  HttpKmsClientOptions o =
+      Options("http://kms.veil.test:" + std::to_string(server.port()), &sleeper);
+  o.connect_host = "127.0.0.1";
+  auto client = NewClient(std::move(o));
+  VEIL_EXPECT_OK(client->CancelKeyDeletion({"k"}));
+  ASSERT_EQ(server.received().size(), 1u);
+  EXPECT_EQ(server.received()[0].host, "kms.veil.test:" + std::to_string(server.port()));
+}
+
+TEST(HttpKmsClientTest, ConnectHostMustBeNumeric) {
+  FakeSleeper sleeper;
+  for (const char* bad : {"localhost", "kms.example.com", "127.0.0.1:443", "[::1]", " 1.2.3.4"}) {
+    SCOPED_TRACE(bad);
+    HttpKmsClientOptions o = Options("https://kms.veil.test", &sleeper);
+    o.connect_host = bad;
+    EXPECT_THAT(HttpKmsClient::Create(std::move(o)),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  for (const char* good : {"127.0.0.1", "::1"}) {
+    HttpKmsClientOptions o = Options("https://kms.veil.test", &sleeper);
+    o.connect_host = good;
+    VEIL_EXPECT_OK(HttpKmsClient::Create(std::move(o)));
+  }
 }
 
 // --- Construction -------------------------------------------------------------------
