@@ -70,7 +70,9 @@ std::string ToJson(const DetectionResult& r) {
         {"postprocess", Round2(r.timings.postprocess_ms)},
         {"total", Round2(r.timings.total_ms)}}},
   };
-  return doc.dump();
+  // Labels and ids come from manifests and file names: replace, never
+  // throw on, bytes that are not UTF-8.
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 absl::StatusOr<std::unique_ptr<Detector>> Detector::Create(ModelManifest manifest,

@@ -12,6 +12,7 @@
 #include "veil/common/status_macros.h"
 #include "veil/crypto/hash.h"
 #include "veil/inference/internal/onnx_shape.h"
+#include "veil/inference/postprocess.h"
 
 namespace veil::inference {
 namespace {
@@ -96,6 +97,15 @@ absl::Status CheckSignature(const internal::OnnxSignature& sig, const ModelManif
     return absl::FailedPreconditionError(absl::StrCat(
         "model output '", sig.output.name, "' is ", dims, "; expected 1xNx", cols, " (5 + ",
         m.class_names.size(), " classes)"));
+  }
+  const int64_t rows = ExpectedRows(m);
+  if (out[1] >= 0 && out[1] != rows) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model output '", sig.output.name, "' has ", out[1], " rows; a ",
+        std::string(ModelFamilyName(m.family)), " model with a ", m.input_width, "x",
+        m.input_height, " input has ", rows,
+        m.family == ModelFamily::kYolov5 ? " (is it a YOLOX model? use family yolox)"
+                                         : " (is it a YOLOv5 model? use family yolov5)"));
   }
   return absl::OkStatus();
 }

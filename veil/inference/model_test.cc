@@ -196,6 +196,20 @@ TEST(OnnxSignatureTest, ReadsTheSharedModels) {
   EXPECT_EQ(m.preprocessing.placement, LetterboxPlacement::kTopLeft);
 }
 
+TEST(OnnxSignatureTest, FamilyMustFitTheRowCount) {
+  VEIL_REQUIRE_SHARED(shared);
+  // YOLOX and YOLOv5 rows are both 85 wide; only the row count tells them apart.
+  LoadOptions as_v5;
+  as_v5.family = ModelFamily::kYolov5;
+  auto status = LoadModel(shared + "/models/yolox_nano.onnx", as_v5);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Message(status.status()), HasSubstr("use family yolox"));
+  LoadOptions as_x;
+  as_x.family = ModelFamily::kYolox;
+  status = LoadModel(shared + "/models/" + std::string(kV5Lite), as_x);
+  EXPECT_THAT(Message(status.status()), HasSubstr("use family yolov5"));
+}
+
 TEST(OnnxSignatureTest, TruncatedOrGarbageIsAnError) {
   VEIL_REQUIRE_SHARED(shared);
   VEIL_ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> v5,

@@ -26,6 +26,12 @@ std::pair<int, float> BestClass(const float* p, int n) {
 
 }  // namespace
 
+int ExpectedRows(const ModelManifest& manifest) {
+  int cells = 0;
+  for (int s : kYoloxStrides) cells += (manifest.input_width / s) * (manifest.input_height / s);
+  return manifest.family == ModelFamily::kYolov5 ? 3 * cells : cells;
+}
+
 absl::StatusOr<std::vector<Candidate>> DecodeCandidates(const cv::Mat& output,
                                                         const ModelManifest& manifest,
                                                         const PostprocessOptions& options) {

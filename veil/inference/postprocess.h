@@ -29,12 +29,18 @@ struct Candidate {
   int class_id = 0;
 };
 
+// ExpectedRows returns the rows a model of `manifest`'s family and input
+// size outputs: cells on strides 8, 16 and 32, times 3 anchors for YOLOv5
+// (6300 at 320x320, 25200 at 640x640), once for YOLOX (3549 at 416x416).
+int ExpectedRows(const ModelManifest& manifest);
+
 // DecodeCandidates reads `output` (1 x rows x (5 + classes), CV_32F) for
 // `manifest`'s family and returns every row whose score reaches
 // conf_threshold, best first (ties by row order). YOLOv5 rows are already
 // boxes in input pixels; YOLOX rows are decoded on strides 8, 16 and 32:
 // cx = (tx + gx) * s, w = exp(tw) * s. Fails with FailedPrecondition when the
-// shape does not fit the manifest.
+// shape does not fit the manifest (LoadModel already checks the rows
+// against ExpectedRows when the model declares them).
 absl::StatusOr<std::vector<Candidate>> DecodeCandidates(const cv::Mat& output,
                                                         const ModelManifest& manifest,
                                                         const PostprocessOptions& options);
