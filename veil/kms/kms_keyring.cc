@@ -264,6 +264,28 @@ absl::StatusOr<std::unique_ptr<KmsRecipientKeyring>> KmsRecipientKeyring::Create
   // RSA-2048 is what KMS requires of a Recipient's public key.
   VEIL_ASSIGN_OR_RETURN(std::unique_ptr<crypto::RsaPrivateKey> key,
                         crypto::RsaPrivateKey::Generate(2048));
+  return Create(std::move(client), std::move(key_id), std::move(attestation),
+                std::shared_ptr<const crypto::RsaPrivateKey>(std::move(key)),
+                std::move(grant_tokens));
+}
+
+absl::StatusOr<std::unique_ptr<KmsRecipientKeyring>> KmsRecipientKeyring::Create(
+    std::shared_ptr<KmsClient> client, std::string key_id, AttestationSource attestation,
+    std::shared_ptr<const crypto::RsaPrivateKey> key, std::vector<std::string> grant_tokens) {
+  if (client == nullptr) return absl::InvalidArgumentError("KMS recipient keyring needs a client");
+  if (!attestation) {
+    return absl::InvalidArgumentError("KMS recipient keyring needs an attestation source");
+  }
+  if (key == nullptr) return absl::InvalidArgumentError("KMS recipient keyring needs a key pair");
+  VEIL_RETURN_IF_ERROR(ValidateKmsKeyIdentifier(key_id));
+  VEIL_ASSIGN_OR_RETURN(std::string pem, key->PublicKeyPem());
+  VEIL_ASSIGN_OR_RETURN(std::unique_ptr<crypto::RsaPublicKey> public_key,
+                        crypto::RsaPublicKey::FromPem(pem));
+  if (public_key->ModulusBits() != 2048) {
+    return absl::InvalidArgumentError(
+        "KMS recipient keyring needs an RSA-2048 key (KMS accepts no other size), got " +
+        std::to_string(public_key->ModulusBits()) + " bits");
+  }
   VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> spki, crypto::RecipientPublicKeyDer(*key));
   return std::unique_ptr<KmsRecipientKeyring>(
       new KmsRecipientKeyring(std::move(client), std::move(key_id), std::move(attestation),

@@ -116,8 +116,9 @@ using AttestationSource = std::function<absl::StatusOr<std::vector<uint8_t>>(
     absl::Span<const uint8_t> public_key_spki_der)>;
 
 // KmsRecipientKeyring is the KMS keyring for use inside an enclave. It
-// holds an ephemeral RSA-2048 key pair generated in Create, whose private
-// half never leaves the object, and sends every Decrypt and GenerateDataKey
+// holds an ephemeral RSA-2048 key pair, generated in Create or shared by
+// the enclave's keyrings, whose private half never leaves the enclave, and
+// sends every Decrypt and GenerateDataKey
 // with a Recipient: a fresh attestation document binding that key. KMS then
 // answers with CiphertextForRecipient (CMS EnvelopedData to the key), which
 // only this keyring can open, so plaintext data keys exist only in the
@@ -128,10 +129,22 @@ using AttestationSource = std::function<absl::StatusOr<std::vector<uint8_t>>(
 // KmsKeyring. Thread-safe if the client and the attestation source are.
 class KmsRecipientKeyring : public esdk::Keyring {
  public:
-  // Create generates the key pair. It fails (InvalidArgument) for a null
-  // client or attestation source or an invalid identifier.
+  // Create generates a key pair for this keyring alone. It fails
+  // (InvalidArgument) for a null client or attestation source or an invalid
+  // identifier.
   static absl::StatusOr<std::unique_ptr<KmsRecipientKeyring>> Create(
       std::shared_ptr<KmsClient> client, std::string key_id, AttestationSource attestation,
+      std::vector<std::string> grant_tokens = {});
+
+  // Create with `key` uses that key pair instead: the enclave's one
+  // ephemeral key, generated at start and shared by the keyrings of all
+  // tenants, whose public half its attestation documents carry. The keyring
+  // shares ownership of the key. Fails (InvalidArgument) as the overload
+  // above does, and for a null key or one that is not RSA-2048 (the only
+  // size KMS accepts for a Recipient).
+  static absl::StatusOr<std::unique_ptr<KmsRecipientKeyring>> Create(
+      std::shared_ptr<KmsClient> client, std::string key_id, AttestationSource attestation,
+      std::shared_ptr<const crypto::RsaPrivateKey> key,
       std::vector<std::string> grant_tokens = {});
 
   absl::Status OnEncrypt(esdk::EncryptionMaterials& materials) const override;
@@ -145,7 +158,8 @@ class KmsRecipientKeyring : public esdk::Keyring {
  private:
   KmsRecipientKeyring(std::shared_ptr<KmsClient> client, std::string key_id,
                       AttestationSource attestation, std::vector<std::string> grant_tokens,
-                      std::unique_ptr<crypto::RsaPrivateKey> key, std::vector<uint8_t> public_key)
+                      std::shared_ptr<const crypto::RsaPrivateKey> key,
+                      std::vector<uint8_t> public_key)
       : client_(std::move(client)),
         key_id_(std::move(key_id)),
         attestation_(std::move(attestation)),
@@ -163,7 +177,7 @@ class KmsRecipientKeyring : public esdk::Keyring {
   std::string key_id_;
   AttestationSource attestation_;
   std::vector<std::string> grant_tokens_;
-  std::unique_ptr<crypto::RsaPrivateKey> key_;
+  std::shared_ptr<const crypto::RsaPrivateKey> key_;
   std::vector<uint8_t> public_key_;
 };
 

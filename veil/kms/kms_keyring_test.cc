@@ -7,9 +7,12 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "veil/crypto/cms.h"
+#include "veil/crypto/rsa.h"
 #include "veil/esdk/esdk.h"
 #include "veil/kms/arn.h"
 #include "veil/kms/testing/fake_kms_client.h"
@@ -440,6 +443,116 @@ TEST_F(KmsRecipientKeyringTest, EachKeyringHasItsOwnKeyPair) {
   auto b = Recipient(arn_);
   EXPECT_NE(a->public_key_spki_der(), b->public_key_spki_der());
   EXPECT_GT(a->public_key_spki_der().size(), 290u);  // RSA-2048 SPKI is 294 bytes
+}
+
+// The enclave makes one key pair at start and shares it among the keyrings
+// of all its tenants.
+class SharedKeyRecipientKeyringTest : public KmsRecipientKeyringTest {
+ protected:
+  void SetUp() override {
+    auto key = crypto::RsaPrivateKey::Generate(2048);
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = std::move(*key);
+    other_arn_ = kms_->AddKey();
+  }
+  std::unique_ptr<KmsRecipientKeyring> Shared(const std::string& id) {
+    auto k = KmsRecipientKeyring::Create(
+        kms_, id,
+        [this](absl::Span<const uint8_t> spki) -> absl::StatusOr<std::vector<uint8_t>> {
+          ++documents_;
+          return std::vector<uint8_t>(spki.begin(), spki.end());
+        },
+        key_, {"g"});
+    EXPECT_TRUE(k.ok()) << k.status();
+    return k.ok() ? std::move(k).value() : nullptr;
+  }
+
+  std::shared_ptr<const crypto::RsaPrivateKey> key_;
+  std::string other_arn_;
+};
+
+TEST_F(SharedKeyRecipientKeyringTest, EveryTenantsKeyringUsesTheOneKey) {
+  auto acme = Shared(arn_);
+  auto globex = Shared(other_arn_);
+  ASSERT_NE(acme, nullptr);
+  ASSERT_NE(globex, nullptr);
+  VEIL_ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> spki, crypto::RecipientPublicKeyDer(*key_));
+  EXPECT_EQ(acme->public_key_spki_der(), spki);
+  EXPECT_EQ(globex->public_key_spki_der(), spki);
+
+  // Each keyring generates and decrypts under its own tenant's KMS key, and
+  // every Recipient carries the shared public key.
+  for (auto* keyring : {acme.get(), globex.get()}) {
+    esdk::EncryptionMaterials m = EncryptMaterials();
+    VEIL_ASSERT_OK(keyring->OnEncrypt(m));
+    esdk::DecryptionMaterials d = DecryptMaterials(m);
+    VEIL_ASSERT_OK(keyring->OnDecrypt(d, m.encrypted_data_keys));
+    EXPECT_TRUE(std::equal(d.plaintext_data_key->Expose().begin(),
+                           d.plaintext_data_key->Expose().end(),
+                           m.plaintext_data_key->Expose().begin()));
+  }
+  for (const FakeKmsCall& call : kms_->Calls()) {
+    ASSERT_TRUE(call.recipient.has_value()) << call.operation;
+    EXPECT_EQ(call.recipient->attestation_document, spki);
+  }
+  EXPECT_EQ(documents_.load(), 4);
+}
+
+TEST_F(SharedKeyRecipientKeyringTest, ASharedKeyDoesNotShareTenants) {
+  // Sharing the enclave key does not let one tenant's keyring unwrap
+  // another tenant's data keys: the EDK names the other KMS key.
+  auto acme = Shared(arn_);
+  auto globex = Shared(other_arn_);
+  esdk::EncryptionMaterials m = EncryptMaterials();
+  VEIL_ASSERT_OK(acme->OnEncrypt(m));
+  kms_->ClearCalls();
+  esdk::DecryptionMaterials d = DecryptMaterials(m);
+  EXPECT_THAT(globex->OnDecrypt(d, m.encrypted_data_keys),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_FALSE(d.plaintext_data_key.has_value());
+  EXPECT_TRUE(kms_->Calls().empty());
+}
+
+TEST_F(SharedKeyRecipientKeyringTest, KeyringsKeepTheKeyAliveAndWorkConcurrently) {
+  std::vector<std::unique_ptr<KmsRecipientKeyring>> keyrings;
+  for (int i = 0; i < 4; ++i) keyrings.push_back(Shared(i % 2 == 0 ? arn_ : other_arn_));
+  key_.reset();  // the keyrings share ownership
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (auto& keyring : keyrings) {
+    threads.emplace_back([&ok, k = keyring.get()] {
+      for (int j = 0; j < 5; ++j) {
+        esdk::EncryptionMaterials m = EncryptMaterials();
+        if (!k->OnEncrypt(m).ok()) return;
+        esdk::DecryptionMaterials d = DecryptMaterials(m);
+        if (!k->OnDecrypt(d, m.encrypted_data_keys).ok()) return;
+      }
+      ok.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+}
+
+TEST_F(SharedKeyRecipientKeyringTest, CreateValidates) {
+  AttestationSource source = [](absl::Span<const uint8_t> spki)
+      -> absl::StatusOr<std::vector<uint8_t>> { return std::vector<uint8_t>(spki.begin(), spki.end()); };
+  EXPECT_THAT(KmsRecipientKeyring::Create(kms_, arn_, source,
+                                          std::shared_ptr<const crypto::RsaPrivateKey>()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(KmsRecipientKeyring::Create(nullptr, arn_, source, key_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(KmsRecipientKeyring::Create(kms_, arn_, nullptr, key_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(KmsRecipientKeyring::Create(kms_, "not a key id!", source, key_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // veil/crypto generates nothing below 2048 bits; a larger key is as wrong.
+  VEIL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<crypto::RsaPrivateKey> large,
+                            crypto::RsaPrivateKey::Generate(3072));
+  absl::StatusOr<std::unique_ptr<KmsRecipientKeyring>> k = KmsRecipientKeyring::Create(
+      kms_, arn_, source, std::shared_ptr<const crypto::RsaPrivateKey>(std::move(large)));
+  EXPECT_THAT(k, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(k.status().message()), HasSubstr("RSA-2048"));
 }
 
 TEST_F(KmsRecipientKeyringTest, MessageRoundTripInsideAndOutside) {
