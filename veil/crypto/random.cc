@@ -36,3 +36,15 @@ absl::StatusOr<SecretBytes> RandomSecret(size_t n) {
 }
 
 }  // namespace veil::crypto
+
+namespace veil::crypto {
+
+void AddEntropy(absl::Span<const uint8_t> seed) {
+  if (seed.empty()) return;
+  // Counted as full entropy: the caller vouches for the source (the NSM's
+  // hardware generator inside a Nitro enclave).
+  RAND_add(seed.data(), static_cast<int>(std::min(seed.size(), size_t{INT_MAX})),
+           static_cast<double>(std::min(seed.size(), size_t{INT_MAX})));
+}
+
+}  // namespace veil::crypto

@@ -17,6 +17,10 @@ namespace veil::crypto {
 absl::Status RandomFill(absl::Span<uint8_t> out);
 // RandomBytes returns `n` random, non-secret bytes (IVs, message IDs).
 absl::StatusOr<std::vector<uint8_t>> RandomBytes(size_t n);
+// AddEntropy mixes `seed` into OpenSSL's DRBG as full-entropy input. An
+// enclave calls it at start with bytes from the NSM (GetRandom), whose
+// generator the hypervisor cannot observe.
+void AddEntropy(absl::Span<const uint8_t> seed);
 // RandomSecret returns `n` random bytes in wiping memory (keys).
 absl::StatusOr<SecretBytes> RandomSecret(size_t n);
 
