@@ -318,6 +318,10 @@ std::string EnclaveEnd::Description() const {
 }
 
 void BlockStopSignals() {
+  // An ignored signal never reaches a signalfd (a shell starts background
+  // jobs with SIGINT ignored): restore the default, harmless while blocked.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);

@@ -125,8 +125,9 @@ struct EnclaveEnd {
 // Internal when veil-nsm-sim dies while the enclave runs.
 absl::StatusOr<EnclaveEnd> RunEnclave(const LaunchOptions& options, std::ostream& out);
 
-// BlockStopSignals blocks SIGINT and SIGTERM in the calling thread (and in
-// threads it starts later), so that RunEnclave receives them.
+// BlockStopSignals resets SIGINT and SIGTERM to their default action and
+// blocks them in the calling thread (and in threads it starts later), so
+// that RunEnclave receives them, even when started with them ignored.
 void BlockStopSignals();
 
 // DefaultNsmSimPath returns veil-nsm-sim's path beside the running

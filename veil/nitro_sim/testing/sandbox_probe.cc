@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ constexpr char kReportPath[] = "/run/veil/probe.json";
 constexpr char kDocumentPath[] = "/run/veil/probe-doc.cbor";
 constexpr char kSigtermPath[] = "/run/veil/probe-sigterm";
 constexpr char kNsmSocket[] = "/run/veil/nsm.sock";
+constexpr char kStartsPath[] = "/run/veil/probe-starts";
 
 volatile sig_atomic_t g_sigterm = 0;
 
@@ -191,7 +193,35 @@ nlohmann::json ProbeNsm(const std::vector<uint8_t>& nonce) {
   return j;
 }
 
+// Listen is the host side of the network check (`--listen FILE`, run
+// outside the sandbox): it listens on 127.0.0.1 at a free port, writes the
+// port to FILE and appends a line to FILE.accepted for every connection.
+int Listen(const std::string& file) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(fd, 16) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::perror("veil-sandbox-probe --listen");
+    return 1;
+  }
+  {
+    std::ofstream tmp(file + ".tmp");
+    tmp << ntohs(addr.sin_port) << "\n";
+  }
+  rename((file + ".tmp").c_str(), file.c_str());
+  while (true) {
+    const int c = accept(fd, nullptr, nullptr);
+    if (c < 0) continue;
+    std::ofstream(file + ".accepted", std::ios::app) << "accepted\n";
+    close(c);
+  }
+}
+
 int Main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--listen") return Listen(argv[2]);
   std::string config_path;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--config") config_path = argv[i + 1];
@@ -213,12 +243,18 @@ int Main(int argc, char** argv) {
 
   // Signals first, so that a stop that arrives while probing is seen.
   signal(SIGTERM, ignore_sigterm ? SIG_IGN : OnSigterm);
+  // One line per start: the launcher must never restart the enclave.
+  std::ofstream(kStartsPath, std::ios::app) << getpid() << "\n";
 
   nlohmann::json r;
   r["config"] = config_path;
   r["uid"] = static_cast<int64_t>(getuid());
   r["cap_eff"] = CapEff();
   r["pid"] = static_cast<int64_t>(getpid());
+  rlimit as{};
+  getrlimit(RLIMIT_AS, &as);
+  r["rlimit_as"] = as.rlim_cur == RLIM_INFINITY ? nlohmann::json(nullptr)
+                                                : nlohmann::json(static_cast<uint64_t>(as.rlim_cur));
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
   r["env"] = env;
