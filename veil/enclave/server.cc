@@ -50,19 +50,24 @@ size_t EnclaveServer::queue_depth() const {
 void EnclaveServer::Stop() {
   if (stopping_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> readers;
+  // Queued requests are answered `unavailable` while their connections are
+  // still open; running ones finish and are answered by their workers.
   std::deque<Task> abandoned;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& c : connections_) ::shutdown(c->fd.get(), SHUT_RD);
-    readers.swap(readers_);
     abandoned.swap(queue_);
   }
-  work_available_.notify_all();
   for (Task& t : abandoned) {
     Reply(*t.connection, wire::Response{t.id, wire::ErrorResponse{wire::ErrorCode::kUnavailable}});
   }
+  work_available_.notify_all();
   for (auto& w : workers_) w.join();
+  std::vector<std::thread> readers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& c : connections_) ::shutdown(c->fd.get(), SHUT_RDWR);
+    readers.swap(readers_);
+  }
   for (auto& r : readers) r.join();
   std::lock_guard<std::mutex> lock(mu_);
   connections_.clear();
@@ -152,7 +157,10 @@ void EnclaveServer::ReadLoop(std::shared_ptr<Connection> connection) {
       }
     }
   }
+  // Close our side: the peer sees the end of the stream at once.
+  std::lock_guard<std::mutex> lock(connection->write_mu);
   connection->open = false;
+  ::shutdown(connection->fd.get(), SHUT_RDWR);
 }
 
 void EnclaveServer::WorkerLoop() {
