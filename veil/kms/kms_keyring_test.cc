@@ -535,8 +535,10 @@ TEST_F(SharedKeyRecipientKeyringTest, KeyringsKeepTheKeyAliveAndWorkConcurrently
 }
 
 TEST_F(SharedKeyRecipientKeyringTest, CreateValidates) {
-  AttestationSource source = [](absl::Span<const uint8_t> spki)
-      -> absl::StatusOr<std::vector<uint8_t>> { return std::vector<uint8_t>(spki.begin(), spki.end()); };
+  AttestationSource source =
+      [](absl::Span<const uint8_t> spki) -> absl::StatusOr<std::vector<uint8_t>> {
+    return std::vector<uint8_t>(spki.begin(), spki.end());
+  };
   EXPECT_THAT(KmsRecipientKeyring::Create(kms_, arn_, source,
                                           std::shared_ptr<const crypto::RsaPrivateKey>()),
               StatusIs(absl::StatusCode::kInvalidArgument));

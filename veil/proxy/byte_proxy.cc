@@ -77,8 +77,8 @@ struct Flow {
   std::vector<uint8_t> buf;
   size_t start = 0;
   size_t end = 0;
-  bool eof = false;       // `from` ended its stream
-  bool shut = false;      // and `to` was told so with shutdown(SHUT_WR)
+  bool eof = false;   // `from` ended its stream
+  bool shut = false;  // and `to` was told so with shutdown(SHUT_WR)
   uint64_t bytes = 0;
 
   bool pending() const { return start < end; }
@@ -213,8 +213,8 @@ void ByteProxy::State::Serve(uint64_t id, wire::ScopedFd client) {
 
 bool ByteProxy::State::Step(uint64_t id, Flow& flow, bool readable, absl::Time& last_activity) {
   if (readable && flow.can_read()) {
-    const ssize_t n = ::recv(flow.from, flow.buf.data() + flow.end, flow.buf.size() - flow.end,
-                             MSG_DONTWAIT);
+    const ssize_t n =
+        ::recv(flow.from, flow.buf.data() + flow.end, flow.buf.size() - flow.end, MSG_DONTWAIT);
     if (n > 0) {
       flow.end += static_cast<size_t>(n);
       last_activity = absl::Now();
@@ -234,7 +234,9 @@ bool ByteProxy::State::Step(uint64_t id, Flow& flow, bool readable, absl::Time& 
       return false;
     }
     const auto sent = static_cast<size_t>(n);
-    if (options.tap) options.tap(id, flow.direction, absl::MakeConstSpan(&flow.buf[flow.start], sent));
+    if (options.tap) {
+      options.tap(id, flow.direction, absl::MakeConstSpan(&flow.buf[flow.start], sent));
+    }
     flow.start += sent;
     flow.bytes += sent;
     (flow.direction == Direction::kToDestination ? bytes_to_destination : bytes_to_client)
@@ -251,17 +253,16 @@ bool ByteProxy::State::Step(uint64_t id, Flow& flow, bool readable, absl::Time& 
   return true;
 }
 
-CloseReason ByteProxy::State::Pump(uint64_t id, int client, int destination, Flow& up,
-                                   Flow& down) {
+CloseReason ByteProxy::State::Pump(uint64_t id, int client, int destination, Flow& up, Flow& down) {
   absl::Time last_activity = absl::Now();
   while (!(up.done() && down.done())) {
     // A descriptor is polled only for what this side still wants from it;
     // one with no interest is left out (-1), so that a peer that hung up
     // does not wake the loop for ever. Its state shows at the next send.
-    const short client_events = static_cast<short>((up.can_read() ? POLLIN : 0) |
-                                                   (down.pending() ? POLLOUT : 0));
-    const short dest_events = static_cast<short>((down.can_read() ? POLLIN : 0) |
-                                                 (up.pending() ? POLLOUT : 0));
+    const short client_events =
+        static_cast<short>((up.can_read() ? POLLIN : 0) | (down.pending() ? POLLOUT : 0));
+    const short dest_events =
+        static_cast<short>((down.can_read() ? POLLIN : 0) | (up.pending() ? POLLOUT : 0));
     pollfd fds[3] = {{client_events ? client : -1, client_events, 0},
                      {dest_events ? destination : -1, dest_events, 0},
                      {close_all.fd(), POLLIN, 0}};

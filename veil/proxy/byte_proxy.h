@@ -29,11 +29,11 @@ enum class Direction {
 
 // CloseReason says why a proxied connection ended.
 enum class CloseReason {
-  kFinished,          // both directions reached end of stream and were flushed
-  kIdleTimeout,       // no byte either way for idle_timeout
-  kConnectFailed,     // the destination could not be reached in time
-  kError,             // a socket error (reset, broken pipe) on either side
-  kStopped,           // Stop() closed it
+  kFinished,       // both directions reached end of stream and were flushed
+  kIdleTimeout,    // no byte either way for idle_timeout
+  kConnectFailed,  // the destination could not be reached in time
+  kError,          // a socket error (reset, broken pipe) on either side
+  kStopped,        // Stop() closed it
 };
 
 // CloseReasonName returns a stable lower-case name ("finished", ...).
@@ -55,7 +55,7 @@ struct ByteProxyStats {
   uint64_t connections_accepted = 0;  // accepted and proxied (or attempted)
   uint64_t connections_refused = 0;   // closed at once: max_connections reached
   uint64_t connections_active = 0;
-  uint64_t connect_failures = 0;      // destination unreachable
+  uint64_t connect_failures = 0;  // destination unreachable
   uint64_t idle_timeouts = 0;
   uint64_t bytes_to_destination = 0;
   uint64_t bytes_to_client = 0;

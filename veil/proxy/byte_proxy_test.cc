@@ -69,8 +69,7 @@ void WriteAll(int fd, const std::string& data) {
 
 // ReadUntilEof reads until end of stream, a socket error or `timeout`;
 // `eof` tells which happened.
-std::string ReadUntilEof(int fd, absl::Duration timeout = absl::Seconds(10),
-                         bool* eof = nullptr) {
+std::string ReadUntilEof(int fd, absl::Duration timeout = absl::Seconds(10), bool* eof = nullptr) {
   std::string out;
   const absl::Time deadline = absl::Now() + timeout;
   char buf[65536];
@@ -112,8 +111,7 @@ bool ClosedWithin(int fd, absl::Duration timeout) {
 // in its own thread.
 class Server {
  public:
-  Server(const Endpoint& at, std::function<void(ScopedFd)> handler)
-      : handler_(std::move(handler)) {
+  Server(const Endpoint& at, std::function<void(ScopedFd)> handler) : handler_(std::move(handler)) {
     listen_ = std::move(wire::Listen(at).value());
     thread_ = std::thread([this] {
       while (!stop_.load()) {
