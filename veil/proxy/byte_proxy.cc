@@ -159,7 +159,12 @@ void ByteProxy::State::AcceptLoop() {
     if (fds[1].revents != 0) return;
     if (fds[0].revents == 0) continue;
     wire::ScopedFd client(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client.valid()) continue;  // EAGAIN, ECONNABORTED, EMFILE: try again
+    if (!client.valid()) {
+      // Out of descriptors: the pending connection stays queued and poll
+      // would report it again at once, so back off instead of spinning.
+      if (errno == EMFILE || errno == ENFILE) absl::SleepFor(absl::Milliseconds(50));
+      continue;  // EAGAIN, ECONNABORTED: try again
+    }
     absl::MutexLock lock(&mu);
     ReapFinished();
     if (active >= static_cast<uint64_t>(options.max_connections)) {
