@@ -58,26 +58,6 @@ absl::StatusOr<absl::Time> ParseAt(const std::string& text) {
                                  "': expected RFC 3339 (2025-01-06T16:07:05Z) or Unix seconds"));
 }
 
-absl::StatusOr<std::map<int, std::vector<uint8_t>>> ParseExpectedPcrs(
-    const std::vector<std::string>& specs) {
-  std::map<int, std::vector<uint8_t>> pcrs;
-  for (const std::string& spec : specs) {
-    const size_t eq = spec.find('=');
-    int index = -1;
-    if (eq == std::string::npos || !absl::SimpleAtoi(spec.substr(0, eq), &index) || index < 0 ||
-        index > 31) {
-      return UsageError(absl::StrCat("--expect-pcr '", spec, "': expected N=HEX with N in 0..31"));
-    }
-    auto value = HexDecode(spec.substr(eq + 1));
-    if (!value.ok() || value->empty()) {
-      return UsageError(absl::StrCat("--expect-pcr '", spec, "': the value is not hex"));
-    }
-    if (!pcrs.emplace(index, *std::move(value)).second) {
-      return UsageError(absl::StrCat("--expect-pcr: PCR", index, " given more than once"));
-    }
-  }
-  return pcrs;
-}
 
 std::string Rfc3339Millis(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
@@ -121,6 +101,27 @@ void PrintJson(const attestation::VerifiedDocument& v, Tier tier, std::ostream& 
 }
 
 }  // namespace
+
+absl::StatusOr<std::map<int, std::vector<uint8_t>>> ParseExpectedPcrs(
+    const std::vector<std::string>& specs) {
+  std::map<int, std::vector<uint8_t>> pcrs;
+  for (const std::string& spec : specs) {
+    const size_t eq = spec.find('=');
+    int index = -1;
+    if (eq == std::string::npos || !absl::SimpleAtoi(spec.substr(0, eq), &index) || index < 0 ||
+        index > 31) {
+      return UsageError(absl::StrCat("--expect-pcr '", spec, "': expected N=HEX with N in 0..31"));
+    }
+    auto value = HexDecode(spec.substr(eq + 1));
+    if (!value.ok() || value->empty()) {
+      return UsageError(absl::StrCat("--expect-pcr '", spec, "': the value is not hex"));
+    }
+    if (!pcrs.emplace(index, *std::move(value)).second) {
+      return UsageError(absl::StrCat("--expect-pcr: PCR", index, " given more than once"));
+    }
+  }
+  return pcrs;
+}
 
 absl::Status RunAttestVerify(const AttestVerifyOptions& options, std::ostream& out,
                              std::ostream& err) {

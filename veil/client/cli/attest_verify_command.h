@@ -4,15 +4,22 @@
 #define VEIL_CLIENT_CLI_ATTEST_VERIFY_COMMAND_H_
 
 #include <ostream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "veil/client/cli/command.h"
 
 namespace veil::client {
 
 // AttestVerifyOptions are the flags of `veil attest verify`.
+// ParseExpectedPcrs parses --expect-pcr values "N=HEX" (N in 0..31, each
+// at most once); UsageError otherwise.
+absl::StatusOr<std::map<int, std::vector<uint8_t>>> ParseExpectedPcrs(
+    const std::vector<std::string>& specs);
+
 struct AttestVerifyOptions {
   std::string document;                 // COSE_Sign1 file, or - for stdin
   std::string root;                     // PEM (or DER) root certificate file

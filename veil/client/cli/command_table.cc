@@ -9,6 +9,7 @@
 #include "veil/client/cli/decrypt_command.h"
 #include "veil/client/cli/detect_command.h"
 #include "veil/client/cli/encrypt_command.h"
+#include "veil/client/cli/infer_command.h"
 #include "veil/client/cli/keygen_command.h"
 #include "veil/client/cli/measure_command.h"
 #include "veil/client/cli/model_command.h"
@@ -29,6 +30,8 @@ constexpr Subcommand kSubcommands[] = {
     {"detect", "Detect objects in local images, in plaintext (the baseline for the enclave)",
      &AddDetectFlags},
     {"model", "Model files: derive a model's manifest (manifest)", &AddModelFlags},
+    {"infer", "Confidential inference: encrypt here, detect inside an attested enclave",
+     &AddInferFlags},
 };
 
 constexpr char kDescription[] =
