@@ -217,10 +217,11 @@ HttpResponse Gateway::Infer(const HttpRequest& request, BodyReader& body) {
   }
   if (!id_ok) return JsonError(400, "invalid_request_id", kRoute, "");
 
-  if (const std::string* type = request.Header("content-type"); type != nullptr) {
+  bool type_repeated = false;
+  if (const std::string* type = request.Header("content-type", &type_repeated); type != nullptr) {
     const std::string_view media =
         Trim(std::string_view(*type).substr(0, std::string_view(*type).find(';')));
-    if (!IEquals(media, "application/octet-stream")) {
+    if (type_repeated || !IEquals(media, "application/octet-stream")) {
       return JsonError(415, "unsupported_media_type", kRoute, request_id);
     }
   }
