@@ -97,7 +97,10 @@ bool CredentialsPusher::PushOnce() {
     log_->Event("credentials_refused",
                 {{"code", std::string(wire::ErrorCodeName(error->code))}});
     metrics_->RecordCredentialsPush(false);
-    return false;
+    // A transient refusal is retried soon; any other (e.g. a key tier that
+    // uses no AWS credentials) waits for the next refresh instead of
+    // repeating every few seconds.
+    return error->code != wire::ErrorCode::kBusy && error->code != wire::ErrorCode::kUnavailable;
   }
   log_->Event("credentials_pushed",
               {{"expiration", absl::FormatTime(absl::RFC3339_sec, expiration,

@@ -1,7 +1,8 @@
 // CredentialsPusher: gives the enclave the parent instance's AWS
 // credentials, as Nitro applications receive them (the enclave has no
 // network and no instance metadata service). It pushes at start, every
-// `refresh` after a success, every `retry` after a failure, and soon after
+// `refresh` after a success (or a definite refusal), every `retry` after a
+// failure to reach the enclave or a busy/unavailable answer, and soon after
 // Nudge (the gateway nudges when the enclave answers `unavailable`, e.g.
 // after it restarted and lost them). The secret is held in SecretBytes and
 // never logged: the log says only that a push happened and until when the
@@ -59,6 +60,7 @@ class CredentialsPusher {
   CredentialsPusher(wire::ChannelClient* channel, CredentialsSource source, HostLog* log,
                     HostMetrics* metrics, CredentialsPusherOptions options);
   void Run();
+  // PushOnce pushes once; false when it should be retried soon.
   bool PushOnce();
 
   wire::ChannelClient* const channel_;
