@@ -159,6 +159,17 @@ std::string InferRequest(std::string_view key, std::string_view request_id,
   return head;
 }
 
+// WaitUntil polls `done` for up to 10 s.
+template <typename F>
+bool WaitUntil(F done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
 std::string Transformed(std::string_view body) {
   const std::vector<uint8_t> t = FakeEnclave::Transform(AsBytes(body));
   return std::string(t.begin(), t.end());
@@ -424,7 +435,7 @@ TEST_F(HostTest, EnclaveDownIs503FastThenRecovers) {
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.Json()["error"], "enclave_unavailable");
   EXPECT_EQ(r.Header("retry-after"), "1");
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   EXPECT_EQ(Must(Get("/readyz")).status, 503);
   const Reply health = Must(Get("/healthz"));
   EXPECT_EQ(health.status, 200);
@@ -439,7 +450,7 @@ TEST_F(HostTest, EnclaveDownIs503FastThenRecovers) {
   enclave_->Stop();
   start = absl::Now();
   EXPECT_EQ(Must(InferRequest(kAcmeKey, "down-2", "x")).status, 503);
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   enclave_.reset();
   StartEnclave();
   EXPECT_EQ(Must(InferRequest(kAcmeKey, "up-2", "x")).status, 200);
@@ -456,7 +467,7 @@ TEST_F(HostTest, TenantConcurrencyLimitIs429) {
       if (r.ok() && r->status == 200) ok.fetch_add(1);
     });
   }
-  while (enclave_->infer_running() < 2) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(WaitUntil([&] { return enclave_->infer_running() == 2; }));
   const Reply limited = Must(InferRequest(kAcmeKey, "third", "x"));
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.Json()["error"], "tenant_limit");
@@ -489,7 +500,7 @@ TEST_F(HostTest, GracefulShutdownFinishesInFlightRequests) {
   enclave_->set_infer_delay(absl::Milliseconds(600));
   absl::StatusOr<Reply> in_flight;
   std::thread client([&] { in_flight = Exchange(port_, InferRequest(kAcmeKey, "last", "bye")); });
-  while (enclave_->infer_running() < 1) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(WaitUntil([&] { return enclave_->infer_running() == 1; }));
   const absl::Time start = absl::Now();
   app_->Stop(absl::Seconds(5));
   client.join();
