@@ -4,7 +4,7 @@ PRESET ?= default
 JOBS ?= $(shell nproc)
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all bootstrap configure build test test-asan fuzz bench demo clean format
+.PHONY: all bootstrap configure build test test-asan fuzz bench demo dev-local dev-integration dev-staging clean format
 
 all: build
 
@@ -39,6 +39,11 @@ bench: bootstrap
 demo: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default
 	@scripts/demo
+
+# Deployment tiers (docs/tiers.md).
+dev-local: bootstrap
+	@$(MAKE) --no-print-directory build PRESET=default
+	@scripts/dev-local
 
 clean:
 	rm -rf build
