@@ -67,6 +67,8 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
         if not perms.startswith("r"):
             continue
         start, end = (int(x, 16) for x in addr.split("-"))
+        if end - start > (1 << 32):
+            continue  # sanitizer shadow reservations, not data
         try:
             mem.seek(start)
             chunk = mem.read(end - start)
