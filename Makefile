@@ -45,5 +45,9 @@ dev-local: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default
 	@scripts/dev-local
 
+dev-staging: bootstrap
+	@$(MAKE) --no-print-directory build PRESET=default
+	@scripts/dev-staging
+
 clean:
 	rm -rf build

@@ -1,6 +1,6 @@
 // veil-enclave: the only process that ever sees a plaintext image.
 //
-//   veil-enclave --config /enclave/app/enclave.json
+//   veil-enclave --config /enclave/app/enclave.json [--check-config]
 //
 // It has no network and no disk of its own (veil-nitro-run isolates it; on
 // Nitro the hypervisor does), talks to the parent only over the channel
@@ -19,9 +19,12 @@
 
 int main(int argc, char** argv) {
   std::string config_path;
+  bool check_config = false;
   CLI::App cli("veil-enclave: decrypts, detects and re-encrypts inside the enclave",
                "veil-enclave");
   cli.add_option("--config", config_path, "Enclave configuration (JSON)")->required();
+  cli.add_flag("--check-config", check_config,
+               "Parse and validate the configuration, print its tier, and exit");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,6 +43,10 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "veil-enclave: %s\n", std::string(config.status().message()).c_str());
     return 1;
+  }
+  if (check_config) {
+    std::printf("veil-enclave: config ok: %s\n", veil::enclave::TierDescription(*config).c_str());
+    return 0;
   }
   auto app = veil::enclave::EnclaveApp::Create(*std::move(config));
   if (!app.ok()) {
