@@ -49,6 +49,11 @@ for arg, label in (("0", "full JPEG decode (default)"), ("1", "JPEG DCT scaling"
           f"  (decode {r['decode_ms']:.2f}, pre {r['preprocess_ms']:.2f},"
           f" forward {r['forward_ms']:.2f}, post {r['postprocess_ms']:.2f} ms;"
           f" all but decode: {100 * (t - r['decode_ms'] - bare) / bare:4.1f} %)")
+if "BM_Interleaved" in rows:
+    r = rows["BM_Interleaved"]
+    print(f"  interleaved (same loop): forward {r['bare_forward_ms']:.2f} ms, Detect {r['detect_ms']:.2f} ms"
+          f" -> overhead {r['overhead_pct']:.1f} % (JPEG decode {r['decode_ms']:.2f} ms;"
+          f" without it {r['overhead_without_decode_pct']:.1f} %)")
 for workers in ("1", "2"):
     name = f"BM_Throughput/{workers}"
     if name in rows:

@@ -11,6 +11,7 @@
 // Model and image: $VEIL_BENCH_MODEL (default the shared
 // v5lite-e-320-decoded.onnx) and $VEIL_BENCH_IMAGE (default shared dog.jpg).
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -117,6 +118,50 @@ void BM_DetectFull(benchmark::State& state) {
 }
 // Arg: DetectOptions::jpeg_dct_scaling (0 = full decode, the default).
 BENCHMARK(BM_DetectFull)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+
+// BM_Interleaved alternates one bare forward() and one full Detect() per
+// iteration on the same network pool size and thread count, so machine
+// noise hits both alike; counters give each mean and the overhead ratio.
+void BM_Interleaved(benchmark::State& state) {
+  const LoadedModel* model = Model(state);
+  if (model == nullptr) return;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  auto detector = MakeDetector(*model, 1, cores);
+  cv::setNumThreads(cores);
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(
+      reinterpret_cast<const char*>(model->weights.data()), model->weights.size());
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  auto decoded = DecodeImage(Image());
+  Letterbox lb;
+  cv::Mat canvas;
+  const cv::Mat blob = *MakeInputBlob(decoded->bgr, model->manifest, &lb, &canvas);
+  using Clock = std::chrono::steady_clock;
+  double bare_ms = 0, detect_ms = 0, decode_ms = 0;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    net.setInput(blob);
+    cv::Mat out = net.forward();
+    benchmark::DoNotOptimize(out.data);
+    auto t1 = Clock::now();
+    auto result = detector->Detect(Image());
+    auto t2 = Clock::now();
+    if (!result.ok()) {
+      state.SkipWithError(std::string(result.status().message()).c_str());
+      return;
+    }
+    bare_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    detect_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
+    decode_ms += result->timings.decode_ms;
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["bare_forward_ms"] = bare_ms / n;
+  state.counters["detect_ms"] = detect_ms / n;
+  state.counters["decode_ms"] = decode_ms / n;
+  state.counters["overhead_pct"] = 100 * (detect_ms - bare_ms) / bare_ms;
+  state.counters["overhead_without_decode_pct"] = 100 * (detect_ms - decode_ms - bare_ms) / bare_ms;
+}
+BENCHMARK(BM_Interleaved)->Unit(benchmark::kMillisecond)->MinTime(5)->UseRealTime();
 
 void BM_Throughput(benchmark::State& state) {
   const LoadedModel* model = Model(state);
