@@ -294,8 +294,12 @@ std::vector<std::string> SandboxArguments(const SandboxLayout& layout,
       "--ro-bind",      "/usr",              "/usr",          "--symlink",  "usr/bin",
       "/bin",           "--symlink",         "usr/lib",       "/lib",       "--symlink",
       "usr/lib64",      "/lib64",            "--proc",        "/proc",      "--dev",
-      "/dev",           "--tmpfs",           "/tmp",          "--ro-bind",  layout.binary,
-      binary_in};
+      "/dev",           "--tmpfs",           "/tmp",
+      // Debian resolves some libraries through /etc/alternatives (OpenCV's
+      // BLAS and LAPACK): those symlinks, which point back into /usr, and
+      // nothing else of the host's /etc.
+      "--ro-bind-try",  "/etc/alternatives", "/etc/alternatives",
+      "--ro-bind",      layout.binary,       binary_in};
   for (const std::string& f : layout.files) {
     a.insert(a.end(), {"--ro-bind", f, absl::StrCat(kSandboxAppDir, "/", BaseName(f))});
   }

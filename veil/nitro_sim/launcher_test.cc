@@ -54,6 +54,7 @@ TEST(SandboxArgumentsTest, AreExactlyTheDocumentedList) {
                   "--setenv", "VEIL_ENCLAVE_SIMULATED", "1", "--ro-bind", "/usr", "/usr",
                   "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink",
                   "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                  "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
                   "--ro-bind", "/run/d/image/veil-enclave", "/enclave/bin/veil-enclave",
                   "--ro-bind", "/run/d/image/model.onnx", "/enclave/app/model.onnx", "--ro-bind",
                   "/run/d/image/enclave.json", "/enclave/app/enclave.json", "--bind",

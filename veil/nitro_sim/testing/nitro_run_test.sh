@@ -210,7 +210,7 @@ ok "plain: the host listener saw no connection from the enclave"
 probe_is plain '.interfaces == ["lo"]' "the only network interface is its own loopback"
 probe_is plain '.read["/etc/passwd"].ok == false and .host_home_visible == false' \
   "host files are invisible (/etc/passwd, \$HOME)"
-probe_is plain '.root_entries == ["bin", "dev", "enclave", "lib", "lib64", "proc", "run", "tmp", "usr"]' \
+probe_is plain '.root_entries == ["bin", "dev", "enclave", "etc", "lib", "lib64", "proc", "run", "tmp", "usr"]' \
   "the root holds only usr (+ links), proc, dev, tmp, enclave and run"
 probe_is plain "[.write | to_entries[] | select(.value.ok) | .key] | sort == [\"/run/veil/probe-write\", \"/tmp/probe\"]" \
   "writable: only /tmp and /run/veil (not /, /usr, /enclave, the image)"
