@@ -45,6 +45,10 @@ dev-local: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default
 	@scripts/dev-local
 
+dev-integration: bootstrap
+	@$(MAKE) --no-print-directory build PRESET=default
+	@scripts/dev-integration
+
 dev-staging: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default
 	@scripts/dev-staging
