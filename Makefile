@@ -35,6 +35,7 @@ bench: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default
 	@bench/run.sh
 	@bench/inference.sh
+	@bench/confidential.sh
 
 demo: bootstrap
 	@$(MAKE) --no-print-directory build PRESET=default
