@@ -225,7 +225,9 @@ for tier, label in (("integration", "integration tier (veil-kms over TLS, sandbo
     if r:
         s = r["stages_ms"]
         parts = ", ".join(f"{k} {v['p50']:.2f}" for k, v in s.items())
-        print(f"  stages at 1 client (p50 ms): {parts}; http includes the enclave's detect")
+        kms = ("; client encrypt and decrypt each include one KMS call, http the enclave's two"
+               if tier == "integration" else "")
+        print(f"  stages at 1 client (p50 ms): {parts}; http includes the enclave's detect{kms}")
 
 cache = load("integration-cache-1")
 if cache:
@@ -262,7 +264,7 @@ if floor:
     print("Crypto floor (confidential_floor_benchmark, ms, one thread):")
     print(f"  image encrypt  0x0478 {g('BM_ImageEncrypt/1144'):6.2f}   0x0578 {req_enc:6.2f}")
     print(f"  image decrypt  0x0478 {g('BM_ImageDecrypt/1144'):6.2f}   0x0578 {req_dec:6.2f}")
-    print(f"  result (~1 KB, 0x0478) encrypt {res_enc:.3f}, decrypt {res_dec:.3f}")
+    print(f"  result JSON (~0.7 KB, 0x0478) encrypt {res_enc:.3f}, decrypt {res_dec:.3f}")
     print(f"  Recipient unwrap (CMS, RSA-OAEP-SHA256 2048) {unwrap:.3f}")
     print(f"  attestation verify: cached chain {g('BM_AttestationVerifyCachedChain'):.3f},"
           f" cold (as veil infer, once per session) {g('BM_AttestationVerifyCold'):.3f}")

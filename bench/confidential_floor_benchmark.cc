@@ -8,7 +8,8 @@
 //       (committing, ECDSA P-384 signature; the client's request default).
 //   BM_ImageDecrypt/<suite>   ESDK decrypt of that message (for 0x0578 this
 //       includes the signature verification).
-//   BM_ResultEncrypt / BM_ResultDecrypt   the ~1 KB result JSON with 0x0478
+//   BM_ResultEncrypt / BM_ResultDecrypt   a result JSON (~0.7 KB, four
+//       detections) with 0x0478
 //       (the enclave's result suite, veil/enclave/pipeline.h).
 //   BM_RecipientUnwrap   crypto::DecryptEnvelopedData of an
 //       EncryptForRecipient output holding a 32-byte key, RSA-2048
@@ -65,7 +66,7 @@ const std::vector<uint8_t>& Image() {
 }
 
 // ResultJson is a result document of the shape and size the enclave returns
-// for dog.jpg (three detections; about 1 KB).
+// (four detections; about 0.7 KB).
 const std::vector<uint8_t>& ResultJson() {
   static const std::vector<uint8_t> bytes = [] {
     nlohmann::json dets = nlohmann::json::array();
