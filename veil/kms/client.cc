@@ -183,6 +183,9 @@ absl::StatusOr<std::unique_ptr<KmsClient>> HttpKmsClient::Create(HttpKmsClientOp
   state->http->set_keep_alive(true);
   state->http->set_connection_timeout(absl::ToChronoMicroseconds(options.connect_timeout));
   state->http->set_read_timeout(absl::ToChronoMicroseconds(options.timeout));
+  // Requests are small and written in pieces; without TCP_NODELAY, Nagle and
+  // delayed ACKs add ~40 ms to every call.
+  state->http->set_tcp_nodelay(true);
   state->http->set_write_timeout(absl::ToChronoMicroseconds(options.timeout));
   state->endpoint = std::move(endpoint);
   if (!options.jitter) {
