@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -677,9 +678,19 @@ TEST_F(HostTest, KmsProxyForwardsToTheOneDestination) {
   EXPECT_EQ(std::string(buf, 10), "tls-record");
   echo.join();
   c.reset();
-  const Reply m = Must(Get("/metrics"));
-  EXPECT_THAT(m.body, HasSubstr("veil_host_kms_proxy_bytes_total{direction=\"to_kms\"} 10"));
-  EXPECT_THAT(m.body, HasSubstr("veil_host_kms_proxy_bytes_total{direction=\"to_enclave\"} 10"));
+  // The proxy counts a chunk after forwarding it, so the echo can reach us
+  // a moment before the counter moves: poll briefly.
+  const std::string to_kms = "veil_host_kms_proxy_bytes_total{direction=\"to_kms\"} 10";
+  const std::string to_enclave = "veil_host_kms_proxy_bytes_total{direction=\"to_enclave\"} 10";
+  Reply m = Must(Get("/metrics"));
+  for (int i = 0; i < 100 && (m.body.find(to_kms) == std::string::npos ||
+                              m.body.find(to_enclave) == std::string::npos);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    m = Must(Get("/metrics"));
+  }
+  EXPECT_THAT(m.body, HasSubstr(to_kms));
+  EXPECT_THAT(m.body, HasSubstr(to_enclave));
 }
 
 }  // namespace
