@@ -6,7 +6,6 @@
 #include <map>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "veil/attestation/nsm/dev_nsm.h"
 #include "veil/attestation/nsm/mock_nsm.h"
@@ -31,23 +30,6 @@ absl::StatusOr<SecretBytes> ReadKeyFile(const std::string& path) {
                                       bytes.size()));
   SecureWipe(bytes.data(), bytes.size());
   return key;
-}
-
-// EndpointPort returns the port of an "https://host[:port][/path]" URL.
-absl::StatusOr<uint32_t> EndpointPort(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return absl::InvalidArgumentError("KMS endpoint has no scheme");
-  std::string rest = url.substr(scheme + 3);
-  rest = rest.substr(0, rest.find('/'));
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string::npos || rest.back() == ']') {
-    return url.compare(0, 8, "https://") == 0 ? 443u : 80u;
-  }
-  uint32_t port = 0;
-  if (!absl::SimpleAtoi(rest.substr(colon + 1), &port) || port == 0 || port > 65535) {
-    return absl::InvalidArgumentError("KMS endpoint has a bad port");
-  }
-  return port;
 }
 
 void Log(const std::string& line) { std::fprintf(stderr, "veil-enclave: %s\n", line.c_str()); }
@@ -172,7 +154,7 @@ absl::Status EnclaveApp::BuildKeys(AppOptions&) {
       return absl::InvalidArgumentError(
           "enclave config: keys.kms.connect_host is required with keys.kms.proxy");
     }
-    VEIL_ASSIGN_OR_RETURN(uint32_t port, EndpointPort(c.kms.endpoint));
+    VEIL_ASSIGN_OR_RETURN(uint16_t port, kms::KmsEndpointPort(c.kms.endpoint));
     VEIL_ASSIGN_OR_RETURN(wire::Endpoint to, wire::ParseEndpoint(c.kms.proxy));
     VEIL_ASSIGN_OR_RETURN(
         wire::Endpoint listen,

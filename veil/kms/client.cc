@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "veil/common/secret_bytes.h"
 #include "veil/common/status_macros.h"
 #include "veil/kms/json_codec.h"
@@ -27,6 +28,7 @@ struct Endpoint {
   std::string host;              // the host alone (no brackets, no port), as httplib keys it
   std::string host_header;       // host[:port] as sent in Host
   std::string path = "/";
+  uint16_t port = 0;             // explicit, or the scheme's default
 };
 
 absl::StatusOr<Endpoint> ParseEndpoint(const std::string& url) {
@@ -68,12 +70,32 @@ absl::StatusOr<Endpoint> ParseEndpoint(const std::string& url) {
       return absl::InvalidArgumentError("KMS endpoint '" + url + "' has no valid host");
     }
     out.host = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
   } else {
     out.host = rest.substr(0, rest.find(':'));
+    rest = rest.substr(out.host.size());
+  }
+  out.port = scheme == "https" ? 443 : 80;
+  if (!rest.empty()) {
+    uint32_t port = 0;
+    if (rest.front() != ':' || !absl::SimpleAtoi(rest.substr(1), &port) || port == 0 ||
+        port > 65535) {
+      return absl::InvalidArgumentError("KMS endpoint '" + url + "' has a bad port");
+    }
+    out.port = static_cast<uint16_t>(port);
   }
   return out;
 }
 
+
+}  // namespace
+
+absl::StatusOr<uint16_t> KmsEndpointPort(const std::string& url) {
+  VEIL_ASSIGN_OR_RETURN(Endpoint endpoint, ParseEndpoint(url));
+  return endpoint.port;
+}
+
+namespace {
 
 bool IsTlsVerificationError(httplib::Error e) {
   return e == httplib::Error::SSLServerVerification || e == httplib::Error::SSLLoadingCerts;

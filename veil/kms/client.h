@@ -155,6 +155,11 @@ class HttpKmsClient final : public KmsClient {
   std::unique_ptr<State> state_;
 };
 
+// KmsEndpointPort returns the TCP port an HttpKmsClient with `endpoint`
+// connects to (explicit, or 443/80 for https/http), with the same
+// validation as Create.
+absl::StatusOr<uint16_t> KmsEndpointPort(const std::string& endpoint);
+
 // NewKmsClientFromEnvironment resolves credentials, region and endpoint with
 // ResolveAwsConfig and returns an HttpKmsClient for them. `base` supplies
 // timeouts, retries and test seams; its endpoint, region, credentials and

@@ -665,3 +665,21 @@ TEST(HttpKmsClientTest, FromEnvironment) {
 
 }  // namespace
 }  // namespace veil::kms
+
+namespace veil::kms {
+namespace {
+
+TEST(KmsEndpointPortTest, ExplicitOrSchemeDefault) {
+  EXPECT_EQ(*KmsEndpointPort("https://kms.us-east-1.amazonaws.com"), 443);
+  EXPECT_EQ(*KmsEndpointPort("http://localhost/"), 80);
+  EXPECT_EQ(*KmsEndpointPort("https://kms.veil.test:8443/"), 8443);
+  EXPECT_EQ(*KmsEndpointPort("https://[::1]:9000"), 9000);
+  EXPECT_EQ(*KmsEndpointPort("https://[::1]"), 443);
+  EXPECT_FALSE(KmsEndpointPort("https://kms:0").ok());
+  EXPECT_FALSE(KmsEndpointPort("https://kms:70000").ok());
+  EXPECT_FALSE(KmsEndpointPort("https://kms:x").ok());
+  EXPECT_FALSE(KmsEndpointPort("kms.example").ok());
+}
+
+}  // namespace
+}  // namespace veil::kms
