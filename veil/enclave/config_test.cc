@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "veil/enclave/refreshable_kms_client.h"
 #include "veil/enclave/replay_cache.h"
 #include "veil/testing/status_matchers.h"
 
@@ -119,6 +120,28 @@ TEST(ReplayCacheTest, ReserveCommitRelease) {
   now = later;
   VEIL_ASSERT_OK(cache.Reserve("acme", "r3", later + absl::Minutes(1)));
   EXPECT_EQ(cache.size("acme"), 1u);
+}
+
+TEST(RefreshableKmsClientTest, NoCallsWithoutFreshCredentials) {
+  absl::Time now = absl::FromUnixSeconds(1000);
+  kms::HttpKmsClientOptions base;
+  base.endpoint = "https://kms.veil.test:8443";
+  base.region = "us-east-1";
+  RefreshableKmsClient client(std::move(base), [&now] { return now; });
+  kms::DecryptRequest request;
+  auto decrypted = client.Decrypt(request);
+  EXPECT_THAT(decrypted, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(std::string(decrypted.status().message()), HasSubstr("no AWS credentials yet"));
+
+  kms::AwsCredentials credentials{"AKIDEXAMPLE", SecretBytes::Copy(std::vector<uint8_t>(8, 's')),
+                                  ""};
+  EXPECT_THAT(client.Update(credentials.Clone(), now - absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  VEIL_ASSERT_OK(client.Update(credentials.Clone(), now + absl::Minutes(5)));
+  now += absl::Minutes(6);
+  decrypted = client.Decrypt(request);
+  EXPECT_THAT(decrypted, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(std::string(decrypted.status().message()), HasSubstr("expired"));
 }
 
 }  // namespace

@@ -44,37 +44,12 @@ absl::StatusOr<std::shared_ptr<kms::KmsClient>> RefreshableKmsClient::Current() 
   return client_;
 }
 
-#define VEIL_FORWARD(Op, Req, Ret)                                  \
-  Ret RefreshableKmsClient::Op(const kms::Req& request) {           \
+#define VEIL_DEFINE_FORWARD(Op, Ret)                                          \
+  Ret RefreshableKmsClient::Op(const kms::Op##Request& request) {               \
     VEIL_ASSIGN_OR_RETURN(std::shared_ptr<kms::KmsClient> client, Current()); \
-    return client->Op(request);                                     \
+    return client->Op(request);                                                \
   }
-VEIL_FORWARD(Encrypt, EncryptRequest, absl::StatusOr<kms::EncryptResponse>)
-VEIL_FORWARD(Decrypt, DecryptRequest, absl::StatusOr<kms::DecryptResponse>)
-VEIL_FORWARD(ReEncrypt, ReEncryptRequest, absl::StatusOr<kms::ReEncryptResponse>)
-VEIL_FORWARD(GenerateDataKey, GenerateDataKeyRequest, absl::StatusOr<kms::GenerateDataKeyResponse>)
-VEIL_FORWARD(GenerateDataKeyWithoutPlaintext, GenerateDataKeyWithoutPlaintextRequest,
-             absl::StatusOr<kms::GenerateDataKeyWithoutPlaintextResponse>)
-VEIL_FORWARD(GenerateRandom, GenerateRandomRequest, absl::StatusOr<kms::GenerateRandomResponse>)
-VEIL_FORWARD(CreateKey, CreateKeyRequest, absl::StatusOr<kms::CreateKeyResponse>)
-VEIL_FORWARD(DescribeKey, DescribeKeyRequest, absl::StatusOr<kms::DescribeKeyResponse>)
-VEIL_FORWARD(ListKeys, ListKeysRequest, absl::StatusOr<kms::ListKeysResponse>)
-VEIL_FORWARD(CreateAlias, CreateAliasRequest, absl::Status)
-VEIL_FORWARD(UpdateAlias, UpdateAliasRequest, absl::Status)
-VEIL_FORWARD(DeleteAlias, DeleteAliasRequest, absl::Status)
-VEIL_FORWARD(ListAliases, ListAliasesRequest, absl::StatusOr<kms::ListAliasesResponse>)
-VEIL_FORWARD(GetKeyPolicy, GetKeyPolicyRequest, absl::StatusOr<kms::GetKeyPolicyResponse>)
-VEIL_FORWARD(PutKeyPolicy, PutKeyPolicyRequest, absl::Status)
-VEIL_FORWARD(EnableKey, EnableKeyRequest, absl::Status)
-VEIL_FORWARD(DisableKey, DisableKeyRequest, absl::Status)
-VEIL_FORWARD(ScheduleKeyDeletion, ScheduleKeyDeletionRequest,
-             absl::StatusOr<kms::ScheduleKeyDeletionResponse>)
-VEIL_FORWARD(CancelKeyDeletion, CancelKeyDeletionRequest,
-             absl::StatusOr<kms::CancelKeyDeletionResponse>)
-VEIL_FORWARD(EnableKeyRotation, EnableKeyRotationRequest, absl::Status)
-VEIL_FORWARD(DisableKeyRotation, DisableKeyRotationRequest, absl::Status)
-VEIL_FORWARD(GetKeyRotationStatus, GetKeyRotationStatusRequest,
-             absl::StatusOr<kms::GetKeyRotationStatusResponse>)
-#undef VEIL_FORWARD
+VEIL_KMS_CLIENT_OPERATIONS(VEIL_DEFINE_FORWARD)
+#undef VEIL_DEFINE_FORWARD
 
 }  // namespace veil::enclave

@@ -15,6 +15,33 @@
 #include "absl/time/time.h"
 #include "veil/kms/client.h"
 
+// VEIL_KMS_CLIENT_OPERATIONS(X) lists every KmsClient operation as
+// X(Operation, ReturnType) (the request type is kms::<Operation>Request), so
+// the forwarding below is declared and defined from one list.
+#define VEIL_KMS_CLIENT_OPERATIONS(X) \
+  X(Encrypt, absl::StatusOr<kms::EncryptResponse>) \
+  X(Decrypt, absl::StatusOr<kms::DecryptResponse>) \
+  X(ReEncrypt, absl::StatusOr<kms::ReEncryptResponse>) \
+  X(GenerateDataKey, absl::StatusOr<kms::GenerateDataKeyResponse>) \
+  X(GenerateDataKeyWithoutPlaintext, absl::StatusOr<kms::GenerateDataKeyWithoutPlaintextResponse>) \
+  X(GenerateRandom, absl::StatusOr<kms::GenerateRandomResponse>) \
+  X(CreateKey, absl::StatusOr<kms::CreateKeyResponse>) \
+  X(DescribeKey, absl::StatusOr<kms::DescribeKeyResponse>) \
+  X(ListKeys, absl::StatusOr<kms::ListKeysResponse>) \
+  X(CreateAlias, absl::Status) \
+  X(UpdateAlias, absl::Status) \
+  X(DeleteAlias, absl::Status) \
+  X(ListAliases, absl::StatusOr<kms::ListAliasesResponse>) \
+  X(GetKeyPolicy, absl::StatusOr<kms::GetKeyPolicyResponse>) \
+  X(PutKeyPolicy, absl::Status) \
+  X(EnableKey, absl::Status) \
+  X(DisableKey, absl::Status) \
+  X(ScheduleKeyDeletion, absl::StatusOr<kms::ScheduleKeyDeletionResponse>) \
+  X(CancelKeyDeletion, absl::StatusOr<kms::CancelKeyDeletionResponse>) \
+  X(EnableKeyRotation, absl::Status) \
+  X(DisableKeyRotation, absl::Status) \
+  X(GetKeyRotationStatus, absl::StatusOr<kms::GetKeyRotationStatusResponse>)
+
 namespace veil::enclave {
 
 class RefreshableKmsClient final : public kms::KmsClient {
@@ -27,35 +54,9 @@ class RefreshableKmsClient final : public kms::KmsClient {
   // Update installs new credentials valid until `expiration`.
   absl::Status Update(kms::AwsCredentials credentials, absl::Time expiration);
 
-#define VEIL_FORWARD(Op, Req, Ret) Ret Op(const kms::Req& request) override;
-  VEIL_FORWARD(Encrypt, EncryptRequest, absl::StatusOr<kms::EncryptResponse>)
-  VEIL_FORWARD(Decrypt, DecryptRequest, absl::StatusOr<kms::DecryptResponse>)
-  VEIL_FORWARD(ReEncrypt, ReEncryptRequest, absl::StatusOr<kms::ReEncryptResponse>)
-  VEIL_FORWARD(GenerateDataKey, GenerateDataKeyRequest,
-               absl::StatusOr<kms::GenerateDataKeyResponse>)
-  VEIL_FORWARD(GenerateDataKeyWithoutPlaintext, GenerateDataKeyWithoutPlaintextRequest,
-               absl::StatusOr<kms::GenerateDataKeyWithoutPlaintextResponse>)
-  VEIL_FORWARD(GenerateRandom, GenerateRandomRequest, absl::StatusOr<kms::GenerateRandomResponse>)
-  VEIL_FORWARD(CreateKey, CreateKeyRequest, absl::StatusOr<kms::CreateKeyResponse>)
-  VEIL_FORWARD(DescribeKey, DescribeKeyRequest, absl::StatusOr<kms::DescribeKeyResponse>)
-  VEIL_FORWARD(ListKeys, ListKeysRequest, absl::StatusOr<kms::ListKeysResponse>)
-  VEIL_FORWARD(CreateAlias, CreateAliasRequest, absl::Status)
-  VEIL_FORWARD(UpdateAlias, UpdateAliasRequest, absl::Status)
-  VEIL_FORWARD(DeleteAlias, DeleteAliasRequest, absl::Status)
-  VEIL_FORWARD(ListAliases, ListAliasesRequest, absl::StatusOr<kms::ListAliasesResponse>)
-  VEIL_FORWARD(GetKeyPolicy, GetKeyPolicyRequest, absl::StatusOr<kms::GetKeyPolicyResponse>)
-  VEIL_FORWARD(PutKeyPolicy, PutKeyPolicyRequest, absl::Status)
-  VEIL_FORWARD(EnableKey, EnableKeyRequest, absl::Status)
-  VEIL_FORWARD(DisableKey, DisableKeyRequest, absl::Status)
-  VEIL_FORWARD(ScheduleKeyDeletion, ScheduleKeyDeletionRequest,
-               absl::StatusOr<kms::ScheduleKeyDeletionResponse>)
-  VEIL_FORWARD(CancelKeyDeletion, CancelKeyDeletionRequest,
-               absl::StatusOr<kms::CancelKeyDeletionResponse>)
-  VEIL_FORWARD(EnableKeyRotation, EnableKeyRotationRequest, absl::Status)
-  VEIL_FORWARD(DisableKeyRotation, DisableKeyRotationRequest, absl::Status)
-  VEIL_FORWARD(GetKeyRotationStatus, GetKeyRotationStatusRequest,
-               absl::StatusOr<kms::GetKeyRotationStatusResponse>)
-#undef VEIL_FORWARD
+#define VEIL_DECLARE_FORWARD(Op, Ret) Ret Op(const kms::Op##Request& request) override;
+  VEIL_KMS_CLIENT_OPERATIONS(VEIL_DECLARE_FORWARD)
+#undef VEIL_DECLARE_FORWARD
 
  private:
   absl::StatusOr<std::shared_ptr<kms::KmsClient>> Current() const;
