@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +49,11 @@ size_t EnclaveServer::queue_depth() const {
   return queue_.size();
 }
 
+size_t EnclaveServer::readers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return readers_.size();
+}
+
 void EnclaveServer::Stop() {
   if (stopping_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
@@ -62,15 +69,13 @@ void EnclaveServer::Stop() {
   }
   work_available_.notify_all();
   for (auto& w : workers_) w.join();
-  std::vector<std::thread> readers;
+  std::vector<Reader> readers;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& c : connections_) ::shutdown(c->fd.get(), SHUT_RDWR);
+    for (Reader& r : readers_) ::shutdown(r.connection->fd.get(), SHUT_RDWR);
     readers.swap(readers_);
   }
-  for (auto& r : readers) r.join();
-  std::lock_guard<std::mutex> lock(mu_);
-  connections_.clear();
+  for (Reader& r : readers) r.thread.join();
 }
 
 void EnclaveServer::AcceptLoop() {
@@ -79,12 +84,21 @@ void EnclaveServer::AcceptLoop() {
         wire::Accept(listener_.get(), absl::Milliseconds(200));
     if (!accepted.ok()) continue;  // timeout (to notice Stop) or a transient error
     auto connection = std::make_shared<Connection>(*std::move(accepted));
-    std::lock_guard<std::mutex> lock(mu_);
-    // Forget connections whose reader has finished.
-    std::erase_if(connections_, [](const auto& c) { return !c->open; });
-    if (static_cast<int>(connections_.size()) >= options_.max_connections) continue;  // closes
-    connections_.push_back(connection);
-    readers_.emplace_back([this, connection] { ReadLoop(connection); });
+    std::vector<Reader> finished;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto done = std::partition(readers_.begin(), readers_.end(),
+                                 [](const Reader& r) { return r.connection->open.load(); });
+      std::move(done, readers_.end(), std::back_inserter(finished));
+      readers_.erase(done, readers_.end());
+      if (static_cast<int>(readers_.size()) < options_.max_connections) {
+        readers_.push_back(Reader{connection, std::thread([this, connection] {
+                                    ReadLoop(connection);
+                                  })});
+      }  // else `connection` goes out of scope: closed
+    }
+    // A finished reader has cleared `open` as its last step: joining is brief.
+    for (Reader& r : finished) r.thread.join();
   }
 }
 

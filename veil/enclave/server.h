@@ -61,6 +61,9 @@ class EnclaveServer {
   void Stop();
 
   size_t queue_depth() const;
+  // readers returns the reader threads not yet joined (open connections,
+  // plus finished ones until the next accept).
+  size_t readers() const;
   int workers() const { return options_.workers; }
 
  private:
@@ -86,8 +89,14 @@ class EnclaveServer {
   std::condition_variable work_available_;
   std::deque<Task> queue_;  // guarded by mu_
   int busy_workers_ = 0;    // guarded by mu_
-  std::vector<std::shared_ptr<Connection>> connections_;  // guarded by mu_
-  std::vector<std::thread> readers_;                       // guarded by mu_
+  // Each open connection with its reader thread; a finished reader is
+  // joined and dropped when the next connection is accepted, so a long-lived
+  // enclave does not accumulate threads. Guarded by mu_.
+  struct Reader {
+    std::shared_ptr<Connection> connection;
+    std::thread thread;
+  };
+  std::vector<Reader> readers_;
 
   std::thread acceptor_;
   std::vector<std::thread> workers_;

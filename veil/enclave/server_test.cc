@@ -144,6 +144,20 @@ TEST_F(ServerTest, MalformedFrameIsAnsweredAndClosedOthersContinue) {
   EXPECT_TRUE(std::holds_alternative<wire::InferResponse>(r.message));
 }
 
+TEST_F(ServerTest, FinishedReadersDoNotAccumulate) {
+  Start(Echo(), 1, 1);
+  for (int i = 0; i < 30; ++i) {
+    VEIL_ASSERT_OK_AND_ASSIGN(wire::ScopedFd c,
+                              wire::Connect(*wire::ParseEndpoint(endpoint_), absl::Seconds(2)));
+    c.reset();  // the server's reader sees EOF and finishes
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  VEIL_ASSERT_OK_AND_ASSIGN(wire::Response r, client_->Call(Infer("acme", {1})));
+  EXPECT_TRUE(std::holds_alternative<wire::InferResponse>(r.message));
+  // Every accept joins the readers that finished before it.
+  EXPECT_LE(server_->readers(), 3u);
+}
+
 TEST_F(ServerTest, StopAnswersQueuedRequestsUnavailable) {
   absl::Notification release;
   std::atomic<int> started{0};
